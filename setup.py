@@ -1,0 +1,43 @@
+"""Installs tfadv: adversarial training for Keras 3 / TensorFlow image classifiers."""
+
+import os
+
+from setuptools import find_packages, setup
+
+# The CPU wheel by default; GPU users install with TFADV_TENSORFLOW="tensorflow[and-cuda]".
+TENSORFLOW = os.environ.get("TFADV_TENSORFLOW", "tensorflow-cpu")
+
+INSTALL_REQUIRES = [
+    f"{TENSORFLOW}>=2.18,<2.22",
+    "keras>=3.8,<4",
+    "numpy>=1.26",
+    "absl-py>=2.0",
+    "tensorflow-datasets>=4.9",
+    "keras-tuner>=1.4",
+    "tf2onnx>=1.16",
+    "onnxruntime>=1.18",
+]
+
+setup(
+    name="tfadv",
+    version="0.1.0",
+    description="Adversarial training for Keras 3 / TensorFlow image classifiers through model.fit.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfadv", "tfadv.*"]),
+    package_data={"tfadv.data": ["_embedded/*.npz", "_embedded/*.md"]},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require={
+        "test": ["pytest>=8", "ruff>=0.6", "matplotlib>=3.8"],
+        "plot": ["matplotlib>=3.8"],
+        "bench": ["adversarial-robustness-toolbox>=1.20", "matplotlib>=3.8"],
+    },
+    entry_points={"console_scripts": ["tfadv=tfadv.cli.main:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Keras",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

@@ -1,0 +1,56 @@
+"""Shared test setup: two logical CPU devices (for MirroredStrategy tests) and quiet logs."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_cpus = tf.config.list_physical_devices("CPU")
+try:
+    tf.config.set_logical_device_configuration(
+        _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+    )
+except RuntimeError:  # already initialised by an earlier import
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _reset_keras_state():
+    """Each test starts from the float32 policy and a fixed seed."""
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(0)
+    yield
+    keras.config.set_dtype_policy("float32")
+    keras.backend.clear_session()
+
+
+@pytest.fixture(scope="session")
+def mnist_small():
+    """A few hundred real digits from the embedded MNIST, as float32 arrays in [0, 1]."""
+    from tfadv.data import load_numpy
+
+    x_train, y_train = load_numpy("embedded_mnist", split="train")
+    x_test, y_test = load_numpy("embedded_mnist", split="test")
+    return (x_train, y_train), (x_test, y_test)
+
+
+def tiny_cnn(num_classes=10, input_shape=(28, 28, 1)):
+    """A small conv net for fast CPU tests."""
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            keras.layers.Conv2D(8, 3, strides=2, activation="relu"),
+            keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(num_classes),
+        ]
+    )
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

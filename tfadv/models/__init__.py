@@ -1,0 +1,1 @@
+"""tfadv.models."""
