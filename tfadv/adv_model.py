@@ -1,0 +1,323 @@
+"""`AdvModel`: adversarial training of any Keras classifier through `model.fit`."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfadv.attacks.attack import Attack, model_logits
+from tfadv.attacks.pgd import PGD
+from tfadv.schedules.schedule import Schedule
+from tfadv.utils import validation
+
+
+def per_example_ce(logits, y, label_smoothing=0.0):
+    """Sparse softmax cross-entropy per example, in float32."""
+    logits = tf.cast(logits, tf.float32)
+    if label_smoothing:
+        num_classes = tf.shape(logits)[-1]
+        target = tf.one_hot(y, num_classes) * (1.0 - label_smoothing)
+        target += label_smoothing / tf.cast(num_classes, tf.float32)
+        return tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=logits)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+
+
+def _replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+class _ProgressCallback(keras.callbacks.Callback):
+    """Keeps `AdvModel.epoch_progress` equal to `epoch + batch / steps` (0-based) during `fit`."""
+
+    def __init__(self, adv_model):
+        super().__init__()
+        self._adv_model = adv_model
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._adv_model.epoch_progress.assign(float(epoch))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        steps = (self.params or {}).get("steps")
+        fraction = batch / steps if steps else 0.0
+        self._adv_model.epoch_progress.assign(float(self._epoch) + fraction)
+
+
+@keras.saving.register_keras_serializable(package="tfadv")
+class AdvModel(keras.Model):
+    """Wraps a classifier so that `fit` trains it adversarially.
+
+    `AdvModel` is a `keras.Model` whose `call` forwards to `classifier`; saving and export act on
+    `adv_model.classifier`, so deployed artefacts contain no attack code. It owns `train_step`: it unpacks
+    `(x, y, sample_weight)`, generates adversarial examples (hook `generate_adversarial`), computes the
+    loss (hook `compute_adv_loss`, the one a method overrides), applies loss scaling under mixed precision
+    and the per-replica scaling under `tf.distribute`, calls the optimizer, and updates the metrics
+    `loss`, `clean_accuracy`, `adv_accuracy`, `grad_evals` (input-gradient evaluations the attack spent
+    per example), any method extras, and the compiled metrics (on the clean inference-mode logits). Its
+    `test_step` reports the clean loss and accuracy, plus `adv_accuracy` under `eval_attack` when given.
+
+    The base class trains on adversarial examples only (Madry et al.); `tfadv.methods` holds one subclass
+    per method. Input contract: images in [0, 1], integer labels, a classifier returning logits. Bad
+    data (NaN or out-of-range pixels, labels outside the classes, a softmax output) raises `ValueError`.
+
+    Args:
+        classifier: a `keras.Model` (Sequential, Functional or subclassed) mapping images in [0, 1] to
+            logits.
+        attack: a `tfadv.attacks.Attack` used to craft training examples. Defaults to
+            `tfadv.attacks.PGD(eps=0.3, step_size=0.01, steps=40)` (Madry's MNIST setting).
+        eps_schedule: optional `tfadv.schedules.Schedule` giving the training epsilon per epoch (a
+            warm-up ramp); step sizes scale with it. Defaults to `None` (the attack's `eps`).
+        eval_attack: optional attack used by `evaluate` / validation to report `adv_accuracy`.
+            Defaults to `None`.
+        **kwargs: passed to `keras.Model` (e.g. `name`).
+
+    Example:
+
+    ```python
+    classifier = tfadv.models.small_cnn()
+    model = tfadv.AdvModel(
+        classifier,
+        attack=tfadv.attacks.PGD(eps=0.3, step_size=0.01, steps=10),
+        eps_schedule=tfadv.schedules.LinearRamp(0.0, 0.3, ramp_epochs=5),
+    )
+    model.compile(optimizer="adam")
+    model.fit(x_train, y_train, epochs=15)
+    model.classifier.save("robust.keras")
+    ```
+
+    Reference:
+        Madry, Makelov, Schmidt, Tsipras, Vladu, "Towards Deep Learning Models Resistant to Adversarial
+        Attacks", ICLR 2018.
+    """
+
+    #: Names of the extra per-batch means a method reports (keys of the loss hook's `extras`).
+    extra_metrics = ()
+
+    def __init__(self, classifier, attack=None, *, eps_schedule=None, eval_attack=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(classifier, keras.Model):
+            raise TypeError(
+                "`classifier` must be a keras.Model mapping images to logits. "
+                f"Received: classifier={classifier!r}"
+            )
+        if attack is None:
+            attack = PGD(eps=0.3, step_size=0.01, steps=40)
+        self.attack = self._check_attack("attack", attack)
+        self.eval_attack = (
+            None if eval_attack is None else self._check_attack("eval_attack", eval_attack)
+        )
+        if eps_schedule is not None and not isinstance(eps_schedule, Schedule):
+            raise TypeError(
+                "`eps_schedule` must be a tfadv.schedules.Schedule. "
+                f"Received: eps_schedule={eps_schedule!r}"
+            )
+        self.eps_schedule = eps_schedule
+        self.classifier = classifier
+        self.epoch_progress = keras.Variable(
+            0.0, trainable=False, dtype="float32", name="epoch_progress"
+        )
+        self.clean_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy")
+        self.adv_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
+        self.grad_evals_tracker = keras.metrics.Mean(name="grad_evals")
+        self.extra_trackers = {name: keras.metrics.Mean(name=name) for name in self.extra_metrics}
+        if classifier.built:
+            self.built = True
+
+    @staticmethod
+    def _check_attack(name, attack):
+        if not isinstance(attack, Attack):
+            raise TypeError(f"`{name}` must be a tfadv.attacks.Attack. Received: {name}={attack!r}")
+        return attack
+
+    # ------------------------------------------------------------------------------------------ keras API
+    def call(self, inputs, training=None):
+        return self.classifier(inputs, training=training)
+
+    def build(self, input_shape):
+        if not self.classifier.built:
+            self.classifier.build(input_shape)
+        self.built = True
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
+        """Configures training. The loss is the method's; pass only the optimizer and extra metrics."""
+        if loss is not None:
+            raise ValueError(
+                "AdvModel computes its method's own loss; do not pass `loss` to compile(). "
+                f"Received: loss={loss!r}"
+            )
+        super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
+
+    def compile_from_config(self, config):
+        config = dict(keras.saving.deserialize_keras_object(config))
+        config.pop("loss", None)
+        config.pop("loss_weights", None)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    @property
+    def num_classes(self):
+        shape = getattr(self.classifier, "output_shape", None)
+        if shape is not None and isinstance(shape, tuple) and shape[-1] is not None:
+            return int(shape[-1])
+        return None
+
+    def _check_numpy_data(self, x, y):
+        if isinstance(x, np.ndarray):
+            validation.check_images(x, "x")
+        if isinstance(y, np.ndarray):
+            validation.check_labels(y, self.num_classes, "y")
+
+    def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
+        self._check_numpy_data(x, y)
+        validation_data = kwargs.get("validation_data")
+        if isinstance(validation_data, tuple) and len(validation_data) >= 2:
+            self._check_numpy_data(validation_data[0], validation_data[1])
+        callbacks = [_ProgressCallback(self)] + list(callbacks or [])
+        try:
+            return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            converted = validation.reraise_graph_error(error)
+            if converted is None:
+                raise
+            raise converted from None
+        finally:
+            self.built = self.built or self.classifier.built
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        self._check_numpy_data(x, y)
+        try:
+            return super().evaluate(x, y, *args, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            converted = validation.reraise_graph_error(error)
+            if converted is None:
+                raise
+            raise converted from None
+
+    # ------------------------------------------------------------------------------------------ the hooks
+    def current_eps(self):
+        """The training epsilon now (a float32 scalar tensor)."""
+        if self.eps_schedule is None:
+            return tf.constant(self.attack.eps, tf.float32)
+        return tf.maximum(tf.cast(self.eps_schedule(self.epoch_progress), tf.float32), 0.0)
+
+    def generate_adversarial(self, x, y, eps):
+        """Hook: crafts the training examples. Returns a `tfadv.attacks.AttackResult`."""
+        return self.attack.run(self.classifier, x, y, eps=eps)
+
+    def compute_adv_loss(self, x, y, adv, sample_weight=None):
+        """Hook: the method's loss. The base class trains on adversarial examples only.
+
+        Args:
+            x: float32 clean images.
+            y: int32 labels.
+            adv: the `AttackResult` from `generate_adversarial` (`x_adv`, `clean_logits`, `info`).
+            sample_weight: optional per-example weights.
+
+        Returns:
+            `(loss, outputs)`: a scalar float32 loss (already reduced over the batch with
+            `self.reduce_loss`), and a dict with `"adv_logits"` (for `adv_accuracy`), optionally
+            `"adv_weight"` (a per-example mask for that metric) and one entry per name in
+            `extra_metrics` (a scalar or per-example tensor).
+        """
+        adv_logits = self.classifier(adv.x_adv, training=True)
+        loss = self.reduce_loss(per_example_ce(adv_logits, y), sample_weight)
+        return loss, {"adv_logits": adv_logits}
+
+    # ----------------------------------------------------------------------------------------- helpers
+    @staticmethod
+    def reduce_loss(per_example, sample_weight=None):
+        """Weighted sum over the batch divided by the batch size (Keras' `sum_over_batch_size`)."""
+        per_example = tf.cast(per_example, tf.float32)
+        if sample_weight is not None:
+            per_example = per_example * tf.reshape(tf.cast(sample_weight, tf.float32), [-1])
+        return tf.reduce_sum(per_example) / tf.cast(tf.shape(per_example)[0], tf.float32)
+
+    def _prepare(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None:
+            raise ValueError("AdvModel needs labels: pass `(x, y)` to fit/evaluate. Received: y=None")
+        x = tf.cast(x, tf.float32)
+        y = tf.reshape(tf.cast(y, tf.int32), [-1])
+        with tf.control_dependencies(validation.graph_assert_images(x, "x")):
+            x = tf.identity(x)
+        return x, y, sample_weight
+
+    def _update_extras(self, outputs, sample_weight):
+        logs = {}
+        for name, tracker in self.extra_trackers.items():
+            if name in outputs:
+                tracker.update_state(tf.cast(outputs[name], tf.float32))
+        return logs
+
+    def train_step(self, data):
+        x, y, sample_weight = self._prepare(data)
+        adv = self.generate_adversarial(x, y, self.current_eps())
+        with tf.GradientTape() as tape:
+            loss, outputs = self.compute_adv_loss(x, y, adv, sample_weight)
+            scaled = self.optimizer.scale_loss(loss / _replicas())
+        trainable = self.trainable_weights
+        grads = tape.gradient(scaled, trainable)
+        self.optimizer.apply_gradients(zip(grads, trainable))
+
+        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        self.clean_accuracy_tracker.update_state(y, adv.clean_logits, sample_weight)
+        adv_weight = outputs.get("adv_weight")
+        if sample_weight is not None:
+            sw = tf.reshape(tf.cast(sample_weight, tf.float32), [-1])
+            adv_weight = sw if adv_weight is None else adv_weight * sw
+        self.adv_accuracy_tracker.update_state(
+            y, tf.cast(outputs["adv_logits"], tf.float32), adv_weight
+        )
+        self.grad_evals_tracker.update_state(adv.info["grad_evals"])
+        self._update_extras(outputs, sample_weight)
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, adv.clean_logits, sample_weight)
+        return self.get_metrics_result()
+
+    def test_step(self, data):
+        x, y, sample_weight = self._prepare(data)
+        logits = model_logits(self.classifier, x)
+        with tf.control_dependencies(
+            validation.graph_assert_labels(y, tf.shape(logits)[-1], "y")
+            + validation.graph_assert_logits(logits, "classifier")
+        ):
+            loss = self.reduce_loss(per_example_ce(logits, y), sample_weight)
+        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        self.clean_accuracy_tracker.update_state(y, logits, sample_weight)
+        results = {"loss": self._loss_tracker.result()}
+        results["clean_accuracy"] = self.clean_accuracy_tracker.result()
+        if self.eval_attack is not None:
+            x_adv = self.eval_attack(self.classifier, x, y)
+            adv_logits = model_logits(self.classifier, x_adv)
+            self.adv_accuracy_tracker.update_state(y, adv_logits, sample_weight)
+            results["adv_accuracy"] = self.adv_accuracy_tracker.result()
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, logits, sample_weight)
+            results.update(self._compile_metrics.result())
+        return results
+
+    def predict_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.classifier(x, training=False)
+
+    # ------------------------------------------------------------------------------------- serialisation
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            classifier=keras.saving.serialize_keras_object(self.classifier),
+            attack=keras.saving.serialize_keras_object(self.attack),
+            eps_schedule=keras.saving.serialize_keras_object(self.eps_schedule),
+            eval_attack=keras.saving.serialize_keras_object(self.eval_attack),
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for key in ("classifier", "attack", "eps_schedule", "eval_attack"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(
+                    config[key], custom_objects=custom_objects
+                )
+        return cls(**config)

@@ -1,0 +1,28 @@
+"""Adversarial attacks: `x_adv = attack(model, x, y)`.
+
+Every attack shares one base class (`Attack`) that guarantees the epsilon-ball and [0, 1] invariants,
+inference-mode forward passes, float32 input gradients and no gradient leakage, and reuses the threat models
+`LinfBall` / `L2Ball`.
+"""
+
+from tfadv.attacks.attack import Attack, AttackResult
+from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
+from tfadv.attacks.fgsm import FGSM
+from tfadv.attacks.l2_ball import L2Ball
+from tfadv.attacks.linf_ball import LinfBall
+from tfadv.attacks.pgd import PGD
+from tfadv.attacks.threat_model import ThreatModel, get_threat_model
+
+__all__ = [
+    "Attack",
+    "AttackResult",
+    "EarlyStoppedPGD",
+    "FGSM",
+    "L2Ball",
+    "LinfBall",
+    "PGD",
+    "ThreatModel",
+    "get_threat_model",
+]
+
+ATTACKS = ("FGSM", "PGD", "EarlyStoppedPGD")

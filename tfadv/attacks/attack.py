@@ -1,0 +1,203 @@
+"""The attack base class: the calling convention and the invariants every attack guarantees."""
+
+import numpy as np
+import tensorflow as tf
+
+from tfadv.attacks.losses import attack_objective
+from tfadv.attacks.threat_model import get_threat_model
+from tfadv.utils import validation
+
+# Under a float16 policy the attack loss is multiplied by this before differentiation, so that small
+# gradients do not underflow; the step directions (sign, l2-normalised) do not depend on the scale.
+_FLOAT16_LOSS_SCALE = 1024.0
+
+
+class AttackResult:
+    """What an attack returns from `run`: the adversarial batch and what it learned on the way.
+
+    Attributes:
+        x_adv: float32 tensor, the adversarial images (in the epsilon ball and in [0, 1]).
+        clean_logits: float32 tensor, the model's logits on the clean images (inference mode).
+        info: dict of per-example float32 tensors. Always has `"grad_evals"` (input-gradient evaluations
+            spent on each example); `EarlyStoppedPGD` adds `"kappa"`.
+    """
+
+    def __init__(self, x_adv, clean_logits, info):
+        self.x_adv = x_adv
+        self.clean_logits = clean_logits
+        self.info = info
+
+    def __iter__(self):
+        return iter((self.x_adv, self.clean_logits, self.info))
+
+
+def model_logits(model, x):
+    """Runs `model` in inference mode and returns float32 logits."""
+    logits = model(x, training=False)
+    if isinstance(logits, (list, tuple)):
+        logits = logits[0]
+    return tf.cast(logits, tf.float32)
+
+
+def _compute_dtype(model):
+    policy = getattr(model, "dtype_policy", None)
+    return getattr(policy, "compute_dtype", "float32")
+
+
+def seed_key(seed, x, salt=0):
+    """A stateless-RNG key from the attack's seed, the batch contents and a salt (e.g. restart index).
+
+    Folding in the batch makes every batch draw different noise while a fixed seed stays reproducible.
+    Returns None when `seed` is None (stateful random ops are used then).
+    """
+    if seed is None:
+        return None
+    digest = tf.math.floormod(tf.reduce_sum(tf.cast(x, tf.float32)) * 997.0, 2.0**30)
+    return tf.stack([tf.constant(seed, tf.int32) + salt, tf.cast(digest, tf.int32)])
+
+
+class Attack:
+    """Base class of every tfadv attack: `x_adv = attack(model, x, y)`.
+
+    The base class owns the calling convention and the guarantees; a subclass overrides only `perturb`,
+    which computes the perturbation. Whatever `perturb` returns, the base class
+
+    - runs the model with `training=False` (batch norm uses its moving statistics; dropout is off);
+    - projects the result onto the epsilon ball around `x` and onto [0, 1];
+    - stops gradients, so no gradient flows out of the attack;
+    - takes input gradients in float32, even under a mixed-precision policy;
+    - compiles the attack with `tf.function` when called eagerly, and runs inline (no retracing per batch,
+      no host round trips) when called inside a `tf.function` such as `train_step`;
+    - validates inputs: images finite and in [0, 1], integer labels inside the model's classes, a model
+      that returns logits rather than probabilities (`ValueError` quoting the received value).
+
+    Input contract: images float in [0, 1], shape `[batch, ...]`; labels integer class indices `[batch]`
+    (targets for targeted attacks); the model maps images to logits.
+
+    Args:
+        eps: float, radius of the threat model. Defaults to `0.3`.
+        norm: `"linf"` or `"l2"`, the threat model (`tfadv.attacks.LinfBall` / `L2Ball`).
+            Defaults to `"linf"`.
+        seed: optional int; when set, all random draws are stateless and the attack is deterministic for
+            a given batch. Defaults to `None`.
+    """
+
+    def __init__(self, *, eps=0.3, norm="linf", seed=None):
+        self.eps = validation.check_eps(eps)
+        self.norm = validation.check_choice("norm", norm, ("linf", "l2"))
+        self.threat_model = get_threat_model(norm)
+        if seed is not None:
+            seed = validation.check_number("seed", seed, minimum=0, integer=True)
+        self.seed = seed
+        self._compiled = None
+
+    # ----------------------------------------------------------------------------------------- public API
+    def __call__(self, model, x, y, *, eps=None):
+        """Returns adversarial images for `(x, y)`; see the class docstring for the guarantees."""
+        return self.run(model, x, y, eps=eps).x_adv
+
+    def run(self, model, x, y, *, eps=None):
+        """Like `__call__`, but returns an `AttackResult` with the clean logits and per-example info.
+
+        Args:
+            model: a callable mapping images to logits (a `keras.Model`).
+            x: images in [0, 1].
+            y: integer labels (or targets when `targeted`).
+            eps: optional radius overriding `self.eps` for this call (a float or scalar tensor; used by
+                epsilon schedules). Step sizes scale with `eps / self.eps`. Defaults to `None`.
+        """
+        if eps is None:
+            eps = self.eps
+        elif not isinstance(eps, tf.Tensor):
+            eps = validation.check_eps(eps)
+        if tf.inside_function():
+            return AttackResult(*self._run_graph(model, x, y, eps))
+        validation.check_images(x, "x")
+        validation.check_labels(y, name="y")
+        if self._compiled is None:
+            self._compiled = tf.function(self._run_graph, reduce_retracing=True)
+        try:
+            result = self._compiled(
+                model,
+                tf.convert_to_tensor(x, tf.float32),
+                tf.convert_to_tensor(np.asarray(y) if not tf.is_tensor(y) else y),
+                tf.convert_to_tensor(eps, tf.float32),
+            )
+        except tf.errors.InvalidArgumentError as error:
+            converted = validation.reraise_graph_error(error)
+            if converted is None:
+                raise
+            raise converted from None
+        return AttackResult(*result)
+
+    # -------------------------------------------------------------------------------------------- the hook
+    def perturb(self, model, x, y, eps, clean_logits, step_scale):
+        """Computes adversarial images; the one method a subclass overrides.
+
+        Args:
+            model: the model (call it through `self.logits` / `self.value_and_grad`).
+            x: float32 clean images.
+            y: int32 labels (targets when targeted).
+            eps: float32 scalar tensor, the radius for this call.
+            clean_logits: float32 logits of `x` in inference mode.
+            step_scale: float32 scalar, `eps / self.eps`, to scale step sizes with a scheduled radius.
+
+        Returns:
+            `(x_adv, info)` with `info` a dict of per-example tensors (may be empty).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement `perturb`.")
+
+    # ------------------------------------------------------------------------------- helpers for subclasses
+    def logits(self, model, x):
+        return model_logits(model, x)
+
+    def value_and_grad(self, model, x_adv, y, clean_logits, loss="ce", targeted=False):
+        """Per-example objective, logits and float32 input gradient of the summed objective."""
+        scale = _FLOAT16_LOSS_SCALE if _compute_dtype(model) == "float16" else 1.0
+        with tf.GradientTape() as tape:
+            tape.watch(x_adv)
+            logits = model_logits(model, x_adv)
+            objective = attack_objective(loss, logits, y, clean_logits, targeted)
+            total = tf.reduce_sum(objective) * scale
+        grad = tape.gradient(total, x_adv)
+        if grad is None:
+            grad = tf.zeros_like(x_adv)
+        return objective, logits, tf.cast(grad, tf.float32) / scale
+
+    def project(self, x_adv, x, eps):
+        return self.threat_model.project(x_adv, x, eps)
+
+    def seed_key(self, x, salt=0):
+        return seed_key(self.seed, x, salt)
+
+    # ------------------------------------------------------------------------------------------ internals
+    def _run_graph(self, model, x, y, eps):
+        x = tf.cast(x, tf.float32)
+        y = tf.reshape(tf.cast(y, tf.int32), [-1])
+        eps = tf.cast(eps, tf.float32)
+        checks = validation.graph_assert_images(x, "x")
+        with tf.control_dependencies(checks):
+            clean_logits = model_logits(model, x)
+        num_classes = tf.shape(clean_logits)[-1]
+        checks = validation.graph_assert_labels(y, num_classes, "y")
+        checks += validation.graph_assert_logits(clean_logits, "model")
+        with tf.control_dependencies(checks):
+            x = tf.identity(x)
+        step_scale = eps / self.eps if self.eps > 0 else tf.constant(1.0)
+        x_adv, info = self.perturb(model, x, y, eps, clean_logits, step_scale)
+        # Invariants, enforced here whatever `perturb` did.
+        x_adv = tf.stop_gradient(self.project(tf.cast(x_adv, tf.float32), x, eps))
+        info = {key: tf.stop_gradient(tf.cast(value, tf.float32)) for key, value in info.items()}
+        return x_adv, tf.stop_gradient(clean_logits), info
+
+    # ------------------------------------------------------------------------------------- serialisation
+    def get_config(self):
+        return {"eps": self.eps, "norm": self.norm, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,141 @@
+"""FAT's early-stopped PGD-K-tau, which also measures GAIRAT's geometry value kappa."""
+
+import keras
+import tensorflow as tf
+
+from tfadv.attacks.attack import Attack
+from tfadv.attacks.threat_model import _per_example_shape, random_normal
+from tfadv.utils import validation
+
+
+@keras.saving.register_keras_serializable(package="tfadv")
+class EarlyStoppedPGD(Attack):
+    """Early-stopped PGD-K-tau: per example, stop `tau` steps after the first misclassification.
+
+    Friendly adversarial training (FAT) searches for the least adversarial example that is still
+    misclassified. Each example keeps a budget `control = tau`. Before every step the attack checks the
+    current prediction: a misclassified example with `control == 0` is frozen (its current iterate is
+    returned); a misclassified example with budget left spends one unit and keeps going; correctly
+    classified examples keep going untouched. Active examples step by `step_size * sign(grad) +
+    omega * N(0, I)` and are projected back onto the ball and [0, 1]. The loop ends after `steps` steps or
+    when every example is frozen. With `tau = steps` no example is ever frozen and the attack is PGD with
+    the same start (exactly, when `omega = 0`).
+
+    Besides the adversarial batch, `run` returns per example:
+
+    - `kappa`: the number of checks at which the iterate was still correctly classified (GAIRAT's geometry
+      value, METHODS.md 5.1; it counts again if a prediction flips back to correct);
+    - `grad_evals`: the number of gradient steps the example received (FAT's "BP count").
+
+    Threat model: l-inf ball of radius `eps` intersected with [0, 1] (FAT and GAIRAT are l-inf methods).
+    Input contract: images in [0, 1], integer labels, a model returning logits.
+
+    Args:
+        eps: float, the radius. Defaults to `0.031` (FAT, CIFAR-10 8/255).
+        step_size: float > 0. Defaults to `0.007` (FAT).
+        steps: int >= 1, the maximum number of steps K. Defaults to `10`.
+        tau: int >= 0, steps allowed after the first misclassification. Defaults to `0`.
+        random_init: `"uniform"` (U(-eps, eps), FAT), `"normal"` (0.001 N(0, I), FAT for TRADES) or `"none"`.
+            Defaults to `"uniform"`.
+        omega: float >= 0, std of the Gaussian noise added at every step. Defaults to `0.001` (FAT).
+        loss: `"ce"` or `"kl"` (FAT for TRADES). Defaults to `"ce"`.
+        seed: optional int for reproducible random draws. Defaults to `None`.
+
+    Example:
+
+    ```python
+    attack = tfadv.attacks.EarlyStoppedPGD(eps=0.3, step_size=0.03, steps=10, tau=1)
+    result = attack.run(model, x, y)
+    x_adv, kappa = result.x_adv, result.info["kappa"]
+    ```
+
+    Reference:
+        Zhang, Xu, Han, Niu, Cui, Sugiyama, Kankanhalli, "Attacks Which Do Not Kill Training Make
+        Adversarial Learning Stronger", ICML 2020; Zhang et al., "Geometry-aware Instance-reweighted
+        Adversarial Training", ICLR 2021.
+    """
+
+    def __init__(
+        self,
+        *,
+        eps=0.031,
+        step_size=0.007,
+        steps=10,
+        tau=0,
+        random_init="uniform",
+        omega=0.001,
+        loss="ce",
+        seed=None,
+    ):
+        super().__init__(eps=eps, norm="linf", seed=seed)
+        self.step_size = validation.check_number("step_size", step_size, minimum=0.0, strict=True)
+        self.steps = validation.check_steps(steps)
+        self.tau = validation.check_number("tau", tau, minimum=0, integer=True)
+        self.random_init = validation.check_choice(
+            "random_init", random_init, ("uniform", "normal", "none")
+        )
+        self.omega = validation.check_number("omega", omega, minimum=0.0)
+        self.loss = validation.check_choice("loss", loss, ("ce", "kl"))
+
+    def _start(self, x, eps):
+        key = self.seed_key(x, 0)
+        if self.random_init == "uniform":
+            return self.threat_model.random_start(x, eps, key)
+        if self.random_init == "normal":
+            return tf.clip_by_value(x + random_normal(tf.shape(x), 0.001, key), 0.0, 1.0)
+        return x
+
+    def perturb(self, model, x, y, eps, clean_logits, step_scale):
+        return self.perturb_with_tau(model, x, y, eps, clean_logits, step_scale, self.tau)
+
+    def perturb_with_tau(self, model, x, y, eps, clean_logits, step_scale, tau):
+        """`perturb` with `tau` given as a (possibly scheduled) int tensor."""
+        batch = tf.shape(x)[:1]
+        step = self.step_size * step_scale
+        control = tf.fill(batch, tf.cast(tau, tf.int32))
+        active = tf.ones(batch, tf.bool)
+        kappa = tf.zeros(batch, tf.float32)
+        grad_evals = tf.zeros(batch, tf.float32)
+        x_adv = self._start(x, eps)
+        mask_shape = _per_example_shape(x)
+
+        def cond(i, x_adv, control, active, kappa, grad_evals):
+            return tf.logical_and(i < self.steps, tf.reduce_any(active))
+
+        def body(i, x_adv, control, active, kappa, grad_evals):
+            _, logits, grad = self.value_and_grad(model, x_adv, y, clean_logits, self.loss)
+            wrong = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
+            kappa += tf.cast(tf.logical_and(active, tf.logical_not(wrong)), tf.float32)
+            active_wrong = tf.logical_and(active, wrong)
+            stop = tf.logical_and(active_wrong, tf.equal(control, 0))
+            control = tf.where(tf.logical_and(active_wrong, control > 0), control - 1, control)
+            active = tf.logical_and(active, tf.logical_not(stop))
+            stepped = self.threat_model.step(x_adv, grad, step)
+            if self.omega > 0:
+                key = self.seed_key(x, i + 1)
+                stepped += random_normal(tf.shape(x), self.omega, key)
+            stepped = self.project(stepped, x, eps)
+            x_adv = tf.where(tf.reshape(active, mask_shape), stepped, x_adv)
+            grad_evals += tf.cast(active, tf.float32)
+            return i + 1, x_adv, control, active, kappa, grad_evals
+
+        _, x_adv, _, _, kappa, grad_evals = tf.while_loop(
+            cond,
+            body,
+            [tf.constant(0), x_adv, control, active, kappa, grad_evals],
+            parallel_iterations=1,
+        )
+        return x_adv, {"kappa": kappa, "grad_evals": grad_evals}
+
+    def get_config(self):
+        config = super().get_config()
+        del config["norm"]
+        config.update(
+            step_size=self.step_size,
+            steps=self.steps,
+            tau=self.tau,
+            random_init=self.random_init,
+            omega=self.omega,
+            loss=self.loss,
+        )
+        return config

@@ -1,0 +1,40 @@
+"""The l-infinity threat model."""
+
+import tensorflow as tf
+
+from tfadv.attacks.threat_model import ThreatModel, random_uniform, register_threat_model
+
+
+@register_threat_model
+class LinfBall(ThreatModel):
+    """The l-infinity ball: every pixel moves by at most `eps`.
+
+    Random start is uniform per pixel in [-eps, eps] (Madry et al.); the ascent direction is the sign of
+    the gradient; projection clips the perturbation to [-eps, eps] and the image to [0, 1].
+
+    Example:
+
+    ```python
+    ball = tfadv.attacks.LinfBall()
+    x_adv = ball.project(x + 0.5, x, eps=0.3)
+    ```
+
+    Reference:
+        Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR 2018.
+    """
+
+    name = "linf"
+
+    def random_start(self, x, eps, seed=None):
+        noise = random_uniform(tf.shape(x), -1.0, 1.0, seed=seed)
+        return tf.clip_by_value(x + eps * noise, 0.0, 1.0)
+
+    def direction(self, grad):
+        return tf.sign(grad)
+
+    def project_delta(self, delta, eps):
+        return tf.clip_by_value(delta, -eps, eps)
+
+    def norm(self, delta):
+        flat = tf.reshape(delta, [tf.shape(delta)[0], -1])
+        return tf.reduce_max(tf.abs(flat), axis=1)

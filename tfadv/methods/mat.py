@@ -1,0 +1,137 @@
+"""Mixed l-inf / l2 adversarial training (MAT)."""
+
+import keras
+import tensorflow as tf
+
+from tfadv.adv_model import AdvModel, per_example_ce
+from tfadv.attacks.attack import Attack, AttackResult
+from tfadv.attacks.pgd import PGD
+from tfadv.utils import validation
+
+STRATEGIES = ("rand", "max", "avg")
+
+
+@keras.saving.register_keras_serializable(package="tfadv")
+class MAT(AdvModel):
+    """Mixed adversarial training against an l-inf and an l2 adversary at once.
+
+    - `strategy="rand"` (MAT-Rand, Araujo et al.): each example is attacked by one of the two adversaries,
+      drawn uniformly at random per example (the expectation in the paper's objective is per example).
+      Both attacks run only on their own share of the batch, so one step costs one attack.
+    - `strategy="max"` (MAT-Max; Tramer and Boneh's "MAX"): both attacks run on the whole batch and each
+      example keeps the one with the larger cross-entropy.
+    - `strategy="avg"` (Tramer and Boneh's default "AVG"): the loss averages over both adversarial batches
+      (a mean over 2B examples).
+
+    The epsilon schedule, when given, scales both attacks by the same factor (its value divided by the
+    l-inf attack's eps).
+
+    Args:
+        classifier: a `keras.Model` mapping images in [0, 1] to logits.
+        linf_attack: the l-inf adversary. Defaults to `tfadv.attacks.PGD(eps=0.3, step_size=0.01,
+            steps=10)` (Tramer and Boneh's MNIST config).
+        l2_attack: the l2 adversary. Defaults to `tfadv.attacks.PGD(eps=2.0, step_size=0.1, steps=10,
+            norm="l2")` (Tramer and Boneh's MNIST config).
+        strategy: `"rand"`, `"max"` or `"avg"`. Defaults to `"rand"`.
+        seed: optional int for the per-example draw of `"rand"`. Defaults to `None`.
+
+    Example:
+
+    ```python
+    model = tfadv.methods.MAT(classifier, strategy="max")
+    ```
+
+    Reference:
+        Tramer and Boneh, "Adversarial Training and Robustness for Multiple Perturbations", NeurIPS 2019;
+        Araujo, Meunier, Pinot, Negrevergne, "Advocating for Multiple Defense Strategies against
+        Adversarial Examples", ECML workshops 2020.
+    """
+
+    def __init__(
+        self, classifier, linf_attack=None, l2_attack=None, *, strategy="rand", seed=None, **kwargs
+    ):
+        kwargs.pop("attack", None)
+        if linf_attack is None:
+            linf_attack = PGD(eps=0.3, step_size=0.01, steps=10)
+        if l2_attack is None:
+            l2_attack = PGD(eps=2.0, step_size=0.1, steps=10, norm="l2")
+        for name, attack, norm in (("linf_attack", linf_attack, "linf"), ("l2_attack", l2_attack, "l2")):
+            if not isinstance(attack, Attack) or attack.norm != norm:
+                raise ValueError(
+                    f"`{name}` must be a tfadv attack with norm='{norm}'. Received: {name}={attack!r}"
+                )
+        self.strategy = validation.check_choice("strategy", strategy, STRATEGIES)
+        self.seed = seed
+        self.l2_attack = l2_attack
+        super().__init__(classifier, linf_attack, **kwargs)
+
+    @property
+    def linf_attack(self):
+        return self.attack
+
+    def generate_adversarial(self, x, y, eps):
+        ratio = eps / self.attack.eps if self.attack.eps > 0 else tf.constant(1.0)
+        eps_2 = ratio * self.l2_attack.eps
+        if self.strategy == "rand":
+            if self.seed is None:
+                draw = tf.random.uniform(tf.shape(x)[:1])
+            else:
+                digest = tf.cast(tf.math.floormod(tf.reduce_sum(x) * 983.0, 2.0**30), tf.int32)
+                draw = tf.random.stateless_uniform(tf.shape(x)[:1], tf.stack([self.seed, digest]))
+            use_l2 = draw < 0.5
+            parts = tf.dynamic_partition(tf.range(tf.shape(x)[0]), tf.cast(use_l2, tf.int32), 2)
+            inf_res = self.attack.run(self.classifier, tf.gather(x, parts[0]), tf.gather(y, parts[0]), eps=eps)
+            l2_res = self.l2_attack.run(
+                self.classifier, tf.gather(x, parts[1]), tf.gather(y, parts[1]), eps=eps_2
+            )
+            x_adv = tf.dynamic_stitch(parts, [inf_res.x_adv, l2_res.x_adv])
+            clean_logits = tf.dynamic_stitch(parts, [inf_res.clean_logits, l2_res.clean_logits])
+            grad_evals = tf.dynamic_stitch(
+                parts, [inf_res.info["grad_evals"], l2_res.info["grad_evals"]]
+            )
+            info = {"grad_evals": grad_evals, "l2_share": tf.cast(use_l2, tf.float32)}
+            return AttackResult(x_adv, clean_logits, info)
+        inf_res = self.attack.run(self.classifier, x, y, eps=eps)
+        l2_res = self.l2_attack.run(self.classifier, x, y, eps=eps_2)
+        grad_evals = inf_res.info["grad_evals"] + l2_res.info["grad_evals"]
+        if self.strategy == "avg":
+            info = {"grad_evals": grad_evals, "x_adv_l2": l2_res.x_adv}
+            return AttackResult(inf_res.x_adv, inf_res.clean_logits, info)
+        # "max": per example, the adversarial example with the larger cross-entropy.
+        ce_inf = per_example_ce(self.attack.logits(self.classifier, inf_res.x_adv), y)
+        ce_l2 = per_example_ce(self.attack.logits(self.classifier, l2_res.x_adv), y)
+        use_l2 = ce_l2 > ce_inf
+        mask = tf.reshape(use_l2, tf.concat([[-1], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
+        x_adv = tf.where(mask, l2_res.x_adv, inf_res.x_adv)
+        info = {"grad_evals": grad_evals, "l2_share": tf.cast(use_l2, tf.float32)}
+        return AttackResult(x_adv, inf_res.clean_logits, info)
+
+    extra_metrics = ("l2_share",)
+
+    def compute_adv_loss(self, x, y, adv, sample_weight=None):
+        if self.strategy != "avg":
+            logits = self.classifier(adv.x_adv, training=True)
+            loss = self.reduce_loss(per_example_ce(logits, y), sample_weight)
+            return loss, {"adv_logits": logits, "l2_share": adv.info["l2_share"]}
+        both = self.classifier(tf.concat([adv.x_adv, adv.info["x_adv_l2"]], axis=0), training=True)
+        inf_logits, l2_logits = tf.split(both, 2, axis=0)
+        per_example = 0.5 * (per_example_ce(inf_logits, y) + per_example_ce(l2_logits, y))
+        outputs = {"adv_logits": inf_logits, "l2_share": tf.constant(0.5)}
+        return self.reduce_loss(per_example, sample_weight), outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config["linf_attack"] = config.pop("attack")
+        config.update(
+            l2_attack=keras.saving.serialize_keras_object(self.l2_attack),
+            strategy=self.strategy,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for key in ("linf_attack", "l2_attack"):
+            config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
+        return super().from_config(config, custom_objects)

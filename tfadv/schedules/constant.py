@@ -1,0 +1,31 @@
+"""A constant schedule."""
+
+import keras
+import tensorflow as tf
+
+from tfadv.schedules.schedule import Schedule
+from tfadv.utils import validation
+
+
+@keras.saving.register_keras_serializable(package="tfadv")
+class Constant(Schedule):
+    """The same value at every epoch.
+
+    Args:
+        value: float. Defaults to `0.0`.
+
+    Example:
+
+    ```python
+    eps = tfadv.schedules.Constant(0.3)
+    ```
+    """
+
+    def __init__(self, value=0.0):
+        self.constant = validation.check_number("value", value)
+
+    def value(self, progress):
+        return tf.constant(self.constant, tf.float32) + 0.0 * progress
+
+    def get_config(self):
+        return {"value": self.constant}

@@ -1,0 +1,32 @@
+"""Base class of epoch-driven hyperparameter schedules."""
+
+import tensorflow as tf
+
+
+class Schedule:
+    """A hyperparameter as a function of training progress, measured in epochs.
+
+    `AdvModel` keeps the progress (`epoch + batch / steps_per_epoch`, 0-based) in a variable that `fit`
+    updates before every batch; methods evaluate their schedules on it inside the compiled `train_step`.
+    Because the progress is recomputed from the epoch number Keras passes to callbacks, a run resumed with
+    `keras.callbacks.BackupAndRestore` (or `initial_epoch`) continues the schedule where it stopped.
+
+    Subclasses implement `value(progress)` with TensorFlow ops and `get_config`.
+    """
+
+    def __call__(self, progress):
+        return self.value(tf.cast(progress, tf.float32))
+
+    def value(self, progress):
+        raise NotImplementedError
+
+    def get_config(self):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
