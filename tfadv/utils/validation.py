@@ -7,6 +7,7 @@ Keras style: `Received: eps=-0.1`. Data checks run eagerly on NumPy arrays and e
 """
 
 import math
+import re
 import numbers
 
 import numpy as np
@@ -156,9 +157,10 @@ def graph_assert_images(x, name="x"):
         tf.debugging.Assert(
             ok,
             [
-                f"{GRAPH_ERROR_MARKER}: `{name}` must hold finite images in [0, 1]. Received: {name} with min=",
+                f"{GRAPH_ERROR_MARKER}: `{name}` must hold finite images in (0, 1). "
+                f"Received: {name} with min=",
                 tf.reduce_min(x),
-                "max=",
+                ", max=",
                 tf.reduce_max(x),
             ],
         )
@@ -166,19 +168,20 @@ def graph_assert_images(x, name="x"):
 
 
 def graph_assert_labels(y, num_classes, name="y"):
-    """In-graph version of `check_labels`."""
+    """In-graph version of `check_labels`; `num_classes` may be a tensor."""
     y = tf.convert_to_tensor(y)
-    ok = tf.logical_and(
-        tf.reduce_min(y) >= 0, tf.reduce_max(y) < tf.cast(num_classes, y.dtype)
-    )
+    num_classes = tf.cast(num_classes, y.dtype)
+    ok = tf.logical_and(tf.reduce_min(y) >= 0, tf.reduce_max(y) < num_classes)
     return [
         tf.debugging.Assert(
             ok,
             [
                 f"{GRAPH_ERROR_MARKER}: `{name}` holds labels outside the model's classes "
-                f"[0, {num_classes}). Received: {name} with min=",
+                "(0 to num_classes - 1, num_classes=",
+                num_classes,
+                f"). Received: {name} with min=",
                 tf.reduce_min(y),
-                "max=",
+                ", max=",
                 tf.reduce_max(y),
             ],
         )
@@ -212,4 +215,8 @@ def reraise_graph_error(error):
         return None
     text = message.split(GRAPH_ERROR_MARKER + ": ", 1)[1]
     text = text.split("\n\t [[", 1)[0].split(" [[{{", 1)[0]
-    return ValueError(text.strip())
+    # Assert prints its data as "[a] [b] ..."; join the pieces back into one sentence.
+    text = text.replace("] [", " ").replace("[", "").replace("]", "")
+    text = text.replace("\\'", "'").replace('\\"', '"')
+    text = re.sub(r"=\s+", "=", " ".join(text.split()))
+    return ValueError(re.sub(r"\s+([).,])", r"\1", text))
