@@ -14,7 +14,8 @@ INSTALL_REQUIRES = [
     "absl-py>=2.0",
     "tensorflow-datasets>=4.9",
     "keras-tuner>=1.4",
-    "tf2onnx>=1.16",
+    "tf2onnx>=1.17",
+    "onnx>=1.14",
     "onnxruntime>=1.18",
 ]
 

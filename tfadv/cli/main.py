@@ -10,6 +10,7 @@ import sys
 
 SUBCOMMANDS = [
     "tfadv.cli.train",
+    "tfadv.cli.export",
 ]
 
 
