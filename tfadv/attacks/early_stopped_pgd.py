@@ -1,9 +1,10 @@
 """FAT's early-stopped PGD-K-tau, which also measures GAIRAT's geometry value kappa."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from tfadv.attacks.attack import Attack
+from tfadv.attacks.attack import Attack, AttackResult
 from tfadv.attacks.threat_model import _per_example_shape, random_normal
 from tfadv.utils import validation
 
@@ -13,33 +14,36 @@ class EarlyStoppedPGD(Attack):
     """Early-stopped PGD-K-tau: per example, stop `tau` steps after the first misclassification.
 
     Friendly adversarial training (FAT) searches for the least adversarial example that is still
-    misclassified. Each example keeps a budget `control = tau`. Before every step the attack checks the
-    current prediction: a misclassified example with `control == 0` is frozen (its current iterate is
-    returned); a misclassified example with budget left spends one unit and keeps going; correctly
-    classified examples keep going untouched. Active examples step by `step_size * sign(grad) +
-    omega * N(0, I)` and are projected back onto the ball and [0, 1]. The loop ends after `steps` steps or
-    when every example is frozen. With `tau = steps` no example is ever frozen and the attack is PGD with
-    the same start (exactly, when `omega = 0`).
+    misclassified. Each example keeps a budget `control = tau`. Before every step the attack checks
+    the current prediction: a misclassified example with `control == 0` is frozen (its current
+    iterate is returned); a misclassified example with budget left spends one unit and keeps going;
+    correctly classified examples keep going untouched. Active examples step by
+    `step_size * sign(grad) + omega * N(0, I)` and are projected back onto the ball and [0, 1]. The
+    loop ends after `steps` steps or when every example is frozen. With `tau = steps` no example is
+    ever frozen and the attack is PGD with the same start (exactly, when `omega = 0`).
 
     Besides the adversarial batch, `run` returns per example:
 
-    - `kappa`: the number of checks at which the iterate was still correctly classified (GAIRAT's geometry
-      value, METHODS.md 5.1; it counts again if a prediction flips back to correct);
+    - `kappa`: the number of checks at which the iterate was still correctly classified (GAIRAT's
+      geometry value, METHODS.md 5.1; it counts again if a prediction flips back to correct);
     - `grad_evals`: the number of gradient steps the example received (FAT's "BP count").
 
-    Threat model: l-inf ball of radius `eps` intersected with [0, 1] (FAT and GAIRAT are l-inf methods).
-    Input contract: images in [0, 1], integer labels, a model returning logits.
+    Threat model: l-inf ball of radius `eps` intersected with [0, 1] (FAT and GAIRAT are l-inf
+    methods). Input contract: images in [0, 1], integer labels, a model returning logits.
 
     Args:
         eps: float, the radius. Defaults to `0.031` (FAT, CIFAR-10 8/255).
         step_size: float > 0. Defaults to `0.007` (FAT).
         steps: int >= 1, the maximum number of steps K. Defaults to `10`.
         tau: int >= 0, steps allowed after the first misclassification. Defaults to `0`.
-        random_init: `"uniform"` (U(-eps, eps), FAT), `"normal"` (0.001 N(0, I), FAT for TRADES) or `"none"`.
-            Defaults to `"uniform"`.
+        random_init: `"uniform"` (U(-eps, eps), FAT), `"normal"` (0.001 N(0, I), FAT for TRADES)
+            or `"none"`. Defaults to `"uniform"`.
         omega: float >= 0, std of the Gaussian noise added at every step. Defaults to `0.001` (FAT).
         loss: `"ce"` or `"kl"` (FAT for TRADES). Defaults to `"ce"`.
         seed: optional int for reproducible random draws. Defaults to `None`.
+
+    `run` and `__call__` take an optional `tau` that overrides `self.tau` for one call (an int, or
+    an integer scalar tensor: FAT's epoch schedule evaluated inside the compiled `train_step`).
 
     Example:
 
@@ -47,6 +51,7 @@ class EarlyStoppedPGD(Attack):
     attack = tfadv.attacks.EarlyStoppedPGD(eps=0.3, step_size=0.03, steps=10, tau=1)
     result = attack.run(model, x, y)
     x_adv, kappa = result.x_adv, result.info["kappa"]
+    result = attack.run(model, x, y, tau=3)  # this call only
     ```
 
     Reference:
@@ -76,6 +81,65 @@ class EarlyStoppedPGD(Attack):
         )
         self.omega = validation.check_number("omega", omega, minimum=0.0)
         self.loss = validation.check_choice("loss", loss, ("ce", "kl"))
+        self._tau_overrides = []
+        self._compiled_with_tau = None
+
+    # ------------------------------------------------------------------------ per-call tau override
+    def __call__(self, model, x, y, *, eps=None, tau=None):
+        """Returns adversarial images; `tau` optionally overrides `self.tau` for this call."""
+        return self.run(model, x, y, eps=eps, tau=tau).x_adv
+
+    def run(self, model, x, y, *, eps=None, tau=None):
+        """Like `Attack.run`, with an optional per-call `tau`.
+
+        Args:
+            model: a callable mapping images to logits (a `keras.Model`).
+            x: images in [0, 1].
+            y: integer labels.
+            eps: optional radius overriding `self.eps` for this call. Defaults to `None`.
+            tau: optional int >= 0, or an integer scalar tensor (e.g. a scheduled tau evaluated
+                inside `train_step`), overriding `self.tau` for this call. Defaults to `None`.
+        """
+        if tau is None:
+            return super().run(model, x, y, eps=eps)
+        if not tf.is_tensor(tau):
+            tau = validation.check_number("tau", tau, minimum=0, integer=True)
+        if tf.inside_function():
+            self._tau_overrides.append(tau)
+            try:
+                return super().run(model, x, y, eps=eps)
+            finally:
+                self._tau_overrides.pop()
+        # Eager call: compile a function that takes tau as an argument (no retracing per value).
+        if eps is None:
+            eps = self.eps
+        elif not tf.is_tensor(eps):
+            eps = validation.check_eps(eps)
+        validation.check_images(x, "x")
+        validation.check_labels(y, name="y")
+        if self._compiled_with_tau is None:
+            self._compiled_with_tau = tf.function(self._run_graph_with_tau, reduce_retracing=True)
+        try:
+            result = self._compiled_with_tau(
+                model,
+                tf.convert_to_tensor(x, tf.float32),
+                tf.convert_to_tensor(np.asarray(y) if not tf.is_tensor(y) else y),
+                tf.convert_to_tensor(eps, tf.float32),
+                tf.cast(tau, tf.int32),
+            )
+        except tf.errors.InvalidArgumentError as error:
+            converted = validation.reraise_graph_error(error)
+            if converted is None:
+                raise
+            raise converted from None
+        return AttackResult(*result)
+
+    def _run_graph_with_tau(self, model, x, y, eps, tau):
+        self._tau_overrides.append(tau)
+        try:
+            return self._run_graph(model, x, y, eps)
+        finally:
+            self._tau_overrides.pop()
 
     def _start(self, x, eps):
         key = self.seed_key(x, 0)
@@ -86,13 +150,14 @@ class EarlyStoppedPGD(Attack):
         return x
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
-        return self.perturb_with_tau(model, x, y, eps, clean_logits, step_scale, self.tau)
+        tau = self._tau_overrides[-1] if self._tau_overrides else self.tau
+        return self.perturb_with_tau(model, x, y, eps, clean_logits, step_scale, tau)
 
     def perturb_with_tau(self, model, x, y, eps, clean_logits, step_scale, tau):
         """`perturb` with `tau` given as a (possibly scheduled) int tensor."""
         batch = tf.shape(x)[:1]
         step = self.step_size * step_scale
-        control = tf.fill(batch, tf.cast(tau, tf.int32))
+        control = tf.fill(batch, tf.maximum(tf.cast(tau, tf.int32), 0))
         active = tf.ones(batch, tf.bool)
         kappa = tf.zeros(batch, tf.float32)
         grad_evals = tf.zeros(batch, tf.float32)

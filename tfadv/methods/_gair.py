@@ -1,0 +1,132 @@
+"""Shared pieces of the FAT / GAIRAT family: schedule arguments and the GAIR weights."""
+
+import math
+import numbers
+
+import keras
+import tensorflow as tf
+
+from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
+from tfadv.schedules.schedule import Schedule
+from tfadv.utils import validation
+
+WEIGHT_FUNCTIONS = ("tanh", "sigmoid", "discrete")
+
+
+# ------------------------------------------------------------------------------ schedule arguments
+def check_schedule_or_number(name, value, *, integer=False, minimum=None, allow_inf=False):
+    """A hyperparameter given as a `tfadv.schedules.Schedule` or a plain number (a constant)."""
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            f"`{name}` must be a number or a tfadv.schedules.Schedule. Received: {name}={value!r}"
+        )
+    if allow_inf and value == math.inf:
+        return math.inf
+    return validation.check_number(name, value, minimum=minimum, integer=integer)
+
+
+def schedule_value(value, progress):
+    """Evaluates a schedule-or-number argument at `progress` as a float32 scalar tensor."""
+    if isinstance(value, Schedule):
+        return tf.cast(value(progress), tf.float32)
+    return tf.constant(value, tf.float32)
+
+
+def serialize_schedule_or_number(value):
+    if isinstance(value, Schedule):
+        return keras.saving.serialize_keras_object(value)
+    return value
+
+
+def deserialize_schedule_or_number(value, custom_objects=None):
+    if isinstance(value, dict):
+        return keras.saving.deserialize_keras_object(value, custom_objects=custom_objects)
+    return value
+
+
+def check_early_stopped_attack(method, attack):
+    if not isinstance(attack, EarlyStoppedPGD):
+        raise ValueError(
+            f"{method} needs a `tfadv.attacks.EarlyStoppedPGD` attack (it reads the per-example "
+            f"`kappa` and early-stopping budget). Received: attack={attack!r}"
+        )
+    return attack
+
+
+# ------------------------------------------------------------------------------------- GAIR weights
+def gair_log_weights(kappa, num_steps, lam, weight_function="tanh"):
+    """Log of the unnormalised GAIR weight of each example, from its geometry value kappa.
+
+    - `"tanh"`: `w = (1 + tanh(lam + 5 (1 - 2 kappa / K))) / 2`, computed as the equal
+      `sigmoid(2 (lam + 5 (1 - 2 kappa / K)))` so that very negative `lam` does not round to 0;
+    - `"sigmoid"`: `w = sigmoid(lam + 5 (1 - 2 kappa / K))`;
+    - `"discrete"`: `w = (K + 1 - kappa) / (K + 1)` (no `lam`).
+
+    `K` is the attack's maximum number of steps. `lam = +inf` gives `w = 1` (no reweighting).
+    """
+    kappa = tf.cast(kappa, tf.float32)
+    k = float(num_steps)
+    if weight_function == "discrete":
+        return tf.math.log((k + 1.0 - kappa) / (k + 1.0))
+    lam = tf.cast(lam, tf.float32)
+    z = lam + 5.0 * (1.0 - 2.0 * kappa / k)
+    if weight_function == "tanh":
+        z = 2.0 * z
+    return tf.math.log_sigmoid(z)  # 0 (w = 1) for lam = +inf
+
+
+def gair_weights(kappa, num_steps, lam, weight_function="tanh"):
+    """GAIR weights normalised to mean 1 over the batch, and the unnormalised ones.
+
+    Returns `(normalised, raw)`: `normalised_i = w_i * B / sum_j w_j` (GAIR.py), computed as
+    `B * softmax(log w)`, so that it stays finite when every `w_i` underflows.
+    """
+    log_w = gair_log_weights(kappa, num_steps, lam, weight_function)
+    batch = tf.cast(tf.shape(log_w)[0], tf.float32)
+    normalised = batch * tf.nn.softmax(log_w)
+    return normalised, tf.exp(log_w)
+
+
+class GAIRWeighting:
+    """Mixin of `GAIRAT` / `GAIRFAT`: lambda schedule, begin epoch and the weighted loss."""
+
+    def _init_gair(self, lambda_schedule, begin_epoch, weight_function):
+        self.lambda_schedule = check_schedule_or_number(
+            "lambda_schedule", lambda_schedule, allow_inf=True
+        )
+        self.begin_epoch = validation.check_number(
+            "begin_epoch", begin_epoch, minimum=0, integer=True
+        )
+        self.weight_function = validation.check_choice(
+            "weight_function", weight_function, WEIGHT_FUNCTIONS
+        )
+
+    def current_lambda(self):
+        """GAIR's lambda now (a float32 scalar tensor)."""
+        return schedule_value(self.lambda_schedule, self.epoch_progress)
+
+    def reweighting_active(self):
+        """A bool scalar tensor: whether the current epoch is at or after `begin_epoch`."""
+        return tf.floor(self.epoch_progress) >= float(self.begin_epoch)
+
+    def compute_weights(self, kappa):
+        """Per-example loss weights for the current epoch: `(normalised, raw)`.
+
+        Before `begin_epoch` both are 1. After it, `normalised` are the GAIR weights of `kappa`
+        with mean 1 over the batch and `raw` the unnormalised ones.
+        """
+        normalised, raw = gair_weights(
+            kappa, self.attack.steps, self.current_lambda(), self.weight_function
+        )
+        active = self.reweighting_active()
+        ones = tf.ones_like(normalised)
+        return tf.where(active, normalised, ones), tf.where(active, raw, ones)
+
+    def _gair_config(self):
+        return {
+            "lambda_schedule": serialize_schedule_or_number(self.lambda_schedule),
+            "begin_epoch": self.begin_epoch,
+            "weight_function": self.weight_function,
+        }
