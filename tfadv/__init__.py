@@ -2,7 +2,26 @@
 
 __version__ = "0.1.0"
 
-from tfadv import attacks  # noqa: E402,F401
-from tfadv import schedules  # noqa: E402,F401
-from tfadv.adv_model import AdvModel  # noqa: E402,F401
-from tfadv import methods  # noqa: E402,F401
+from tfadv import (  # noqa: E402
+    attacks,
+    data,
+    evaluation,
+    export,
+    layers,
+    methods,
+    models,
+    schedules,
+)
+from tfadv.adv_model import AdvModel  # noqa: E402
+
+__all__ = [
+    "AdvModel",
+    "attacks",
+    "data",
+    "evaluation",
+    "export",
+    "layers",
+    "methods",
+    "models",
+    "schedules",
+]

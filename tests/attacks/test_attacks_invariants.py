@@ -20,6 +20,12 @@ def make_attack(name, norm="linf", seed=None):
         return cls(eps=eps, step_size=eps / 4, steps=5, tau=1, seed=seed)
     if name == "FGSM":
         return cls(eps=eps, norm=norm, random_start=True, seed=seed)
+    if name == "APGD":
+        return cls(eps=eps, norm=norm, steps=5, restarts=2, seed=seed)
+    if name == "APGDT":
+        return cls(eps=eps, norm=norm, steps=5, n_target_classes=2, seed=seed)
+    if name == "Square":
+        return cls(eps=eps, norm=norm, n_queries=20, restarts=2, seed=seed)
     return cls(eps=eps, norm=norm, steps=5, restarts=2, seed=seed)
 
 
@@ -72,7 +78,7 @@ def test_no_retracing_across_batches(name, model_and_data):
         step(tf.constant(x + 0.0 * i), tf.constant(y))
     assert step.experimental_get_tracing_count() == 1
     # The eager entry point compiles once too.
-    for i in range(3):
+    for _ in range(3):
         attack(model, x, y)
     assert attack._compiled.experimental_get_tracing_count() == 1
 

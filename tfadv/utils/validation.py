@@ -7,8 +7,8 @@ Keras style: `Received: eps=-0.1`. Data checks run eagerly on NumPy arrays and e
 """
 
 import math
-import re
 import numbers
+import re
 
 import numpy as np
 import tensorflow as tf
