@@ -1,1 +1,23 @@
-"""tfadv.models."""
+"""Model zoo: the reference architectures of the adversarial-training literature.
+
+Every builder returns a `keras.Model` that maps images in [0, 1] to logits (no softmax), takes
+`input_shape`, `num_classes` and an optional in-model per-channel normalisation (`mean`, `std`),
+and can be built with the tfadv robustness layers (`noise_stddev`, `pni`, and where the network has
+batch norm `dual_bn`; `denoise` for the residual networks).
+"""
+
+from tfadv.models.madry_cnn import madry_cnn
+from tfadv.models.preact_resnet import preact_resnet18
+from tfadv.models.resnet import resnet
+from tfadv.models.small_cnn import small_cnn
+from tfadv.models.vgg import vgg11
+from tfadv.models.wide_resnet import wide_resnet
+
+__all__ = [
+    "madry_cnn",
+    "preact_resnet18",
+    "resnet",
+    "small_cnn",
+    "vgg11",
+    "wide_resnet",
+]
