@@ -237,7 +237,9 @@ def test_mirrored_strategy_step_matches_one_device():
         return m.classifier.get_weights()
 
     single = one_step()
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
     assert strategy.num_replicas_in_sync == 2
     with strategy.scope():
         mirrored = one_step()

@@ -6,6 +6,7 @@ and can be built with the tfadv robustness layers (`noise_stddev`, `pni`, and wh
 batch norm `dual_bn`; `denoise` for the residual networks).
 """
 
+from tfadv.models.compact_cnn import compact_cnn
 from tfadv.models.madry_cnn import madry_cnn
 from tfadv.models.preact_resnet import preact_resnet18
 from tfadv.models.resnet import resnet
@@ -14,6 +15,7 @@ from tfadv.models.vgg import vgg11
 from tfadv.models.wide_resnet import wide_resnet
 
 __all__ = [
+    "compact_cnn",
     "madry_cnn",
     "preact_resnet18",
     "resnet",
