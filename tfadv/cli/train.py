@@ -24,6 +24,7 @@ def add_parser(subparsers):
         "--data", default="embedded_mnist", help="dataset name (tfadv.data.DATASETS)"
     )
     parser.add_argument("--model", default="compact_cnn", help="tfadv.models builder name")
+    parser.add_argument("--width", type=int, default=None, help="model width multiplier, if any")
     parser.add_argument("--method", default="pgdat", choices=METHOD_NAMES)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -156,7 +157,8 @@ def run(args):
     )
     x_test, y_test = tfadv.data.load_numpy(args.data, "test", limit=args.eval_limit)
     num_classes = int(max(y_train.max(), y_test.max()) + 1)
-    classifier = builder(input_shape=x_train.shape[1:], num_classes=num_classes)
+    kwargs = {} if args.width is None else {"width": args.width}
+    classifier = builder(input_shape=x_train.shape[1:], num_classes=num_classes, **kwargs)
     model = build_method(args, classifier)
     steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size))
     lr = keras.optimizers.schedules.CosineDecay(
