@@ -92,11 +92,11 @@ class Attack:
         self._compiled = None
 
     # ----------------------------------------------------------------------------------------- public API
-    def __call__(self, model, x, y, *, eps=None):
+    def __call__(self, model, x, y, *, eps=None, **options):
         """Returns adversarial images for `(x, y)`; see the class docstring for the guarantees."""
-        return self.run(model, x, y, eps=eps).x_adv
+        return self.run(model, x, y, eps=eps, **options).x_adv
 
-    def run(self, model, x, y, *, eps=None):
+    def run(self, model, x, y, *, eps=None, **options):
         """Like `__call__`, but returns an `AttackResult` with the clean logits and per-example info.
 
         Args:
@@ -105,13 +105,16 @@ class Attack:
             y: integer labels (or targets when `targeted`).
             eps: optional radius overriding `self.eps` for this call (a float or scalar tensor; used by
                 epsilon schedules). Step sizes scale with `eps / self.eps`. Defaults to `None`.
+            **options: per-call options of the attack (e.g. `EarlyStoppedPGD`'s scheduled `tau`),
+                validated by `check_call_options` and passed to `perturb` as tensors.
         """
         if eps is None:
             eps = self.eps
         elif not isinstance(eps, tf.Tensor):
             eps = validation.check_eps(eps)
+        options = self.check_call_options(dict(options))
         if tf.inside_function():
-            return AttackResult(*self._run_graph(model, x, y, eps))
+            return AttackResult(*self._run_graph(model, x, y, eps, **options))
         validation.check_images(x, "x")
         validation.check_labels(y, name="y")
         if self._compiled is None:
@@ -122,6 +125,7 @@ class Attack:
                 tf.convert_to_tensor(x, tf.float32),
                 tf.convert_to_tensor(np.asarray(y) if not tf.is_tensor(y) else y),
                 tf.convert_to_tensor(eps, tf.float32),
+                **options,
             )
         except tf.errors.InvalidArgumentError as error:
             converted = validation.reraise_graph_error(error)
@@ -129,6 +133,14 @@ class Attack:
                 raise
             raise converted from None
         return AttackResult(*result)
+
+    def check_call_options(self, options):
+        """Validates per-call options and returns them as tensors; the base attack takes none."""
+        if options:
+            raise TypeError(
+                f"{type(self).__name__} takes no per-call options. Received: {sorted(options)}"
+            )
+        return options
 
     # -------------------------------------------------------------------------------------------- the hook
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
@@ -171,7 +183,7 @@ class Attack:
         return seed_key(self.seed, x, salt)
 
     # ------------------------------------------------------------------------------------------ internals
-    def _run_graph(self, model, x, y, eps):
+    def _run_graph(self, model, x, y, eps, **options):
         x = tf.cast(x, tf.float32)
         y = tf.reshape(tf.cast(y, tf.int32), [-1])
         eps = tf.cast(eps, tf.float32)
@@ -184,7 +196,7 @@ class Attack:
         with tf.control_dependencies(checks):
             x = tf.identity(x)
         step_scale = eps / self.eps if self.eps > 0 else tf.constant(1.0)
-        x_adv, info = self.perturb(model, x, y, eps, clean_logits, step_scale)
+        x_adv, info = self.perturb(model, x, y, eps, clean_logits, step_scale, **options)
         # Invariants, enforced here whatever `perturb` did.
         x_adv = tf.stop_gradient(self.project(tf.cast(x_adv, tf.float32), x, eps))
         info = {key: tf.stop_gradient(tf.cast(value, tf.float32)) for key, value in info.items()}

@@ -1,10 +1,9 @@
 """FAT's early-stopped PGD-K-tau, which also measures GAIRAT's geometry value kappa."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tfadv.attacks.attack import Attack, AttackResult
+from tfadv.attacks.attack import Attack
 from tfadv.attacks.threat_model import _per_example_shape, random_normal
 from tfadv.utils import validation
 
@@ -81,65 +80,17 @@ class EarlyStoppedPGD(Attack):
         )
         self.omega = validation.check_number("omega", omega, minimum=0.0)
         self.loss = validation.check_choice("loss", loss, ("ce", "kl"))
-        self._tau_overrides = []
-        self._compiled_with_tau = None
 
     # ------------------------------------------------------------------------ per-call tau override
-    def __call__(self, model, x, y, *, eps=None, tau=None):
-        """Returns adversarial images; `tau` optionally overrides `self.tau` for this call."""
-        return self.run(model, x, y, eps=eps, tau=tau).x_adv
-
-    def run(self, model, x, y, *, eps=None, tau=None):
-        """Like `Attack.run`, with an optional per-call `tau`.
-
-        Args:
-            model: a callable mapping images to logits (a `keras.Model`).
-            x: images in [0, 1].
-            y: integer labels.
-            eps: optional radius overriding `self.eps` for this call. Defaults to `None`.
-            tau: optional int >= 0, or an integer scalar tensor (e.g. a scheduled tau evaluated
-                inside `train_step`), overriding `self.tau` for this call. Defaults to `None`.
-        """
+    def check_call_options(self, options):
+        """Accepts `tau`: an int >= 0 or an integer tensor (a scheduled tau) overriding `self.tau`."""
+        tau = options.pop("tau", None)
+        super().check_call_options(options)
         if tau is None:
-            return super().run(model, x, y, eps=eps)
+            return {}
         if not tf.is_tensor(tau):
             tau = validation.check_number("tau", tau, minimum=0, integer=True)
-        if tf.inside_function():
-            self._tau_overrides.append(tau)
-            try:
-                return super().run(model, x, y, eps=eps)
-            finally:
-                self._tau_overrides.pop()
-        # Eager call: compile a function that takes tau as an argument (no retracing per value).
-        if eps is None:
-            eps = self.eps
-        elif not tf.is_tensor(eps):
-            eps = validation.check_eps(eps)
-        validation.check_images(x, "x")
-        validation.check_labels(y, name="y")
-        if self._compiled_with_tau is None:
-            self._compiled_with_tau = tf.function(self._run_graph_with_tau, reduce_retracing=True)
-        try:
-            result = self._compiled_with_tau(
-                model,
-                tf.convert_to_tensor(x, tf.float32),
-                tf.convert_to_tensor(np.asarray(y) if not tf.is_tensor(y) else y),
-                tf.convert_to_tensor(eps, tf.float32),
-                tf.cast(tau, tf.int32),
-            )
-        except tf.errors.InvalidArgumentError as error:
-            converted = validation.reraise_graph_error(error)
-            if converted is None:
-                raise
-            raise converted from None
-        return AttackResult(*result)
-
-    def _run_graph_with_tau(self, model, x, y, eps, tau):
-        self._tau_overrides.append(tau)
-        try:
-            return self._run_graph(model, x, y, eps)
-        finally:
-            self._tau_overrides.pop()
+        return {"tau": tf.cast(tau, tf.int32)}
 
     def _start(self, x, eps):
         key = self.seed_key(x, 0)
@@ -149,11 +100,9 @@ class EarlyStoppedPGD(Attack):
             return tf.clip_by_value(x + random_normal(tf.shape(x), 0.001, key), 0.0, 1.0)
         return x
 
-    def perturb(self, model, x, y, eps, clean_logits, step_scale):
-        tau = self._tau_overrides[-1] if self._tau_overrides else self.tau
-        return self.perturb_with_tau(model, x, y, eps, clean_logits, step_scale, tau)
-
-    def perturb_with_tau(self, model, x, y, eps, clean_logits, step_scale, tau):
+    def perturb(self, model, x, y, eps, clean_logits, step_scale, tau=None):
+        if tau is None:
+            tau = self.tau
         """`perturb` with `tau` given as a (possibly scheduled) int tensor."""
         batch = tf.shape(x)[:1]
         step = self.step_size * step_scale
