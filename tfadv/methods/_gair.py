@@ -6,6 +6,7 @@ import numbers
 import keras
 import tensorflow as tf
 
+from tfadv.adv_model import per_example_ce
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
 from tfadv.schedules.schedule import Schedule
 from tfadv.utils import validation
@@ -124,9 +125,28 @@ class GAIRWeighting:
         ones = tf.ones_like(normalised)
         return tf.where(active, normalised, ones), tf.where(active, raw, ones)
 
-    def _gair_config(self):
-        return {
-            "lambda_schedule": serialize_schedule_or_number(self.lambda_schedule),
-            "begin_epoch": self.begin_epoch,
-            "weight_function": self.weight_function,
-        }
+    def compute_adv_loss(self, x, y, adv, sample_weight=None):
+        """GAIR's loss: cross-entropy on the adversarial examples, weighted by their geometry value."""
+        adv_logits = self.classifier(adv.x_adv, training=True)
+        kappa = adv.info["kappa"]
+        weights, raw = self.compute_weights(kappa)
+        loss = self.reduce_loss(weights * per_example_ce(adv_logits, y), sample_weight)
+        return loss, {"adv_logits": adv_logits, "mean_kappa": kappa, "mean_weight": raw}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            lambda_schedule=serialize_schedule_or_number(self.lambda_schedule),
+            begin_epoch=self.begin_epoch,
+            weight_function=self.weight_function,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if "lambda_schedule" in config:
+            config["lambda_schedule"] = deserialize_schedule_or_number(
+                config["lambda_schedule"], custom_objects
+            )
+        return super().from_config(config, custom_objects)

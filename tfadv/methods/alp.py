@@ -54,7 +54,9 @@ class ALP(AdvModel):
         **kwargs,
     ):
         self.lambda_ = validation.check_number("lambda_", lambda_, minimum=0.0)
-        self.clean_weight = validation.check_number("clean_weight", clean_weight, minimum=0.0, maximum=1.0)
+        self.clean_weight = validation.check_number(
+            "clean_weight", clean_weight, minimum=0.0, maximum=1.0
+        )
         self.label_smoothing = validation.check_number(
             "label_smoothing", label_smoothing, minimum=0.0, maximum=0.999
         )
@@ -74,6 +76,8 @@ class ALP(AdvModel):
     def get_config(self):
         config = super().get_config()
         config.update(
-            lambda_=self.lambda_, clean_weight=self.clean_weight, label_smoothing=self.label_smoothing
+            lambda_=self.lambda_,
+            clean_weight=self.clean_weight,
+            label_smoothing=self.label_smoothing,
         )
         return config

@@ -63,7 +63,9 @@ class CleanAdvMix(AdvModel):
         **kwargs,
     ):
         self.mode = validation.check_choice("mode", mode, MODES)
-        self.clean_weight = validation.check_number("clean_weight", clean_weight, minimum=0.0, maximum=1.0)
+        self.clean_weight = validation.check_number(
+            "clean_weight", clean_weight, minimum=0.0, maximum=1.0
+        )
         if clean_fraction is None:
             clean_fraction = 0.05 if mode == "batches" else 0.5
         self.clean_fraction = validation.check_number(

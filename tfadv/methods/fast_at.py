@@ -42,9 +42,19 @@ class FastAT(AdvModel):
     """
 
     def __init__(
-        self, classifier, *, eps=0.3, alpha_ratio=1.25, norm="linf", seed=None, attack=None, **kwargs
+        self,
+        classifier,
+        *,
+        eps=0.3,
+        alpha_ratio=1.25,
+        norm="linf",
+        seed=None,
+        attack=None,
+        **kwargs,
     ):
-        self.alpha_ratio = validation.check_number("alpha_ratio", alpha_ratio, minimum=0.0, strict=True)
+        self.alpha_ratio = validation.check_number(
+            "alpha_ratio", alpha_ratio, minimum=0.0, strict=True
+        )
         if attack is None:
             eps = validation.check_eps(eps)
             attack = FGSM(

@@ -2,7 +2,6 @@
 
 import keras
 
-from tfadv.adv_model import per_example_ce
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
 from tfadv.methods import _gair
 from tfadv.methods.fat import FAT
@@ -91,15 +90,3 @@ class GAIRFAT(_gair.GAIRWeighting, FAT):
     @staticmethod
     def _default_tau_schedule():
         return PiecewiseConstant(boundaries=[40, 70], values=[0, 3, 6])
-
-    def compute_adv_loss(self, x, y, adv, sample_weight=None):
-        adv_logits = self.classifier(adv.x_adv, training=True)
-        kappa = adv.info["kappa"]
-        weights, raw = self.compute_weights(kappa)
-        loss = self.reduce_loss(weights * per_example_ce(adv_logits, y), sample_weight)
-        return loss, {"adv_logits": adv_logits, "mean_kappa": kappa, "mean_weight": raw}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(self._gair_config())
-        return config

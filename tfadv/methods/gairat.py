@@ -2,7 +2,7 @@
 
 import keras
 
-from tfadv.adv_model import AdvModel, per_example_ce
+from tfadv.adv_model import AdvModel
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
 from tfadv.methods import _gair
 
@@ -100,24 +100,3 @@ class GAIRAT(_gair.GAIRWeighting, AdvModel):
             )
         self._init_gair(lambda_schedule, begin_epoch, weight_function)
         super().__init__(classifier, attack, **kwargs)
-
-    def compute_adv_loss(self, x, y, adv, sample_weight=None):
-        adv_logits = self.classifier(adv.x_adv, training=True)
-        kappa = adv.info["kappa"]
-        weights, raw = self.compute_weights(kappa)
-        loss = self.reduce_loss(weights * per_example_ce(adv_logits, y), sample_weight)
-        return loss, {"adv_logits": adv_logits, "mean_kappa": kappa, "mean_weight": raw}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(self._gair_config())
-        return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        if "lambda_schedule" in config:
-            config["lambda_schedule"] = _gair.deserialize_schedule_or_number(
-                config["lambda_schedule"], custom_objects
-            )
-        return super().from_config(config, custom_objects)

@@ -55,7 +55,10 @@ class MAT(AdvModel):
             linf_attack = PGD(eps=0.3, step_size=0.01, steps=10)
         if l2_attack is None:
             l2_attack = PGD(eps=2.0, step_size=0.1, steps=10, norm="l2")
-        for name, attack, norm in (("linf_attack", linf_attack, "linf"), ("l2_attack", l2_attack, "l2")):
+        for name, attack, norm in (
+            ("linf_attack", linf_attack, "linf"),
+            ("l2_attack", l2_attack, "l2"),
+        ):
             if not isinstance(attack, Attack) or attack.norm != norm:
                 raise ValueError(
                     f"`{name}` must be a tfadv attack with norm='{norm}'. Received: {name}={attack!r}"
@@ -80,7 +83,9 @@ class MAT(AdvModel):
                 draw = tf.random.stateless_uniform(tf.shape(x)[:1], tf.stack([self.seed, digest]))
             use_l2 = draw < 0.5
             parts = tf.dynamic_partition(tf.range(tf.shape(x)[0]), tf.cast(use_l2, tf.int32), 2)
-            inf_res = self.attack.run(self.classifier, tf.gather(x, parts[0]), tf.gather(y, parts[0]), eps=eps)
+            inf_res = self.attack.run(
+                self.classifier, tf.gather(x, parts[0]), tf.gather(y, parts[0]), eps=eps
+            )
             l2_res = self.l2_attack.run(
                 self.classifier, tf.gather(x, parts[1]), tf.gather(y, parts[1]), eps=eps_2
             )
@@ -133,5 +138,7 @@ class MAT(AdvModel):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         for key in ("linf_attack", "l2_attack"):
-            config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
+            config[key] = keras.saving.deserialize_keras_object(
+                config[key], custom_objects=custom_objects
+            )
         return super().from_config(config, custom_objects)
