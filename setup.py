@@ -33,7 +33,7 @@ setup(
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6", "matplotlib>=3.8"],
         "plot": ["matplotlib>=3.8"],
-        "bench": ["adversarial-robustness-toolbox>=1.20", "matplotlib>=3.8"],
+        "bench": ["adversarial-robustness-toolbox>=1.20", "multiprocess", "matplotlib>=3.8"],
     },
     entry_points={"console_scripts": ["tfadv=tfadv.cli.main:main"]},
     classifiers=[

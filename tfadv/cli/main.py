@@ -11,6 +11,8 @@ import sys
 SUBCOMMANDS = [
     "tfadv.cli.train",
     "tfadv.cli.export",
+    "tfadv.cli.evaluate",
+    "tfadv.cli.tune",
 ]
 
 

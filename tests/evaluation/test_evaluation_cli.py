@@ -1,0 +1,46 @@
+"""`tfadv evaluate MODEL ...` on a tiny saved model."""
+
+import argparse
+import json
+
+import pytest
+
+import tfadv
+import tfadv.cli.evaluate
+import tfadv.cli.main
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser(prog="tfadv")
+    tfadv.cli.evaluate.add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def saved_model(trained_cnn, tmp_path_factory):
+    model, _, _ = trained_cnn
+    path = tmp_path_factory.mktemp("cli") / "cnn.keras"
+    model.save(path)
+    return str(path)
+
+
+def test_cli_evaluate_prints_report_and_writes_json(saved_model, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    argv = ["evaluate", saved_model, "--data", "embedded_mnist", "--split", "test", "--limit",
+            "16", "--eps", "0.1", "--norm", "linf", "--protocol", "quick", "--json", str(out),
+            "--no-checks"]  # fmt: skip
+    assert _run(argv) == 0
+    printed = capsys.readouterr()
+    assert "protocol 'quick' v1.0" in printed.out and "worst case" in printed.out
+    assert "example" in printed.out  # the progress bar
+    report = json.loads(out.read_text())
+    assert report["n_examples"] == 16 and report["protocol"] == "quick" and report["eps"] == 0.1
+
+
+def test_cli_is_registered_and_reports_errors(tmp_path):
+    assert "tfadv.cli.evaluate" in tfadv.cli.main.SUBCOMMANDS
+    with pytest.raises(FileNotFoundError, match="nope.keras"):
+        _run(["evaluate", str(tmp_path / "nope.keras")])
+    with pytest.raises(SystemExit):
+        _run(["evaluate", "m.keras", "--protocol", "strong"])

@@ -1,0 +1,345 @@
+"""Auto-PGD (Croce and Hein 2020): PGD with momentum, checkpoints and step-size halving."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfadv.attacks.attack import _FLOAT16_LOSS_SCALE, Attack, _compute_dtype, model_logits
+from tfadv.attacks.losses import cross_entropy
+from tfadv.attacks.threat_model import _per_example_shape, random_normal, random_uniform
+from tfadv.utils import validation
+
+_TINY = 1e-12
+
+
+def _sorted_column(sorted_logits, k):
+    """Column `k` of logits sorted in decreasing order, or the last one when there are fewer
+    classes."""
+    last = tf.shape(sorted_logits)[-1] - 1
+    return tf.gather(sorted_logits, tf.minimum(k, last), axis=-1)
+
+
+def dlr_loss(logits, y):
+    """Untargeted DLR `-(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12)`, safe for < 3
+    classes."""
+    num_classes = tf.shape(logits)[-1]
+    one_hot = tf.one_hot(y, num_classes, dtype=logits.dtype)
+    true = tf.reduce_sum(one_hot * logits, axis=-1)
+    other = tf.reduce_max(logits - 1e9 * one_hot, axis=-1)
+    sorted_logits = tf.sort(logits, axis=-1, direction="DESCENDING")
+    denom = sorted_logits[:, 0] - _sorted_column(sorted_logits, 2) + _TINY
+    return -(true - other) / denom
+
+
+def targeted_dlr_loss(logits, y, target):
+    """Targeted DLR `-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2 + 1e-12)` (ascended), `y` the true
+    class.
+
+    With fewer than four classes the missing sorted logits are replaced by the smallest one.
+    """
+    num_classes = tf.shape(logits)[-1]
+    true = tf.reduce_sum(tf.one_hot(y, num_classes, dtype=logits.dtype) * logits, axis=-1)
+    tgt = tf.reduce_sum(tf.one_hot(target, num_classes, dtype=logits.dtype) * logits, axis=-1)
+    sorted_logits = tf.sort(logits, axis=-1, direction="DESCENDING")
+    third = _sorted_column(sorted_logits, 2)
+    fourth = _sorted_column(sorted_logits, 3)
+    denom = sorted_logits[:, 0] - 0.5 * (third + fourth) + _TINY
+    return -(true - tgt) / denom
+
+
+def checkpoint_schedule(steps):
+    """APGD's checkpoints: `(is_checkpoint[i], window[i])` for iterations `i = 0 .. steps - 1`.
+
+    The first checkpoint comes after `p_1 = max(int(0.22 N), 1)` iterations; each following window
+    is shorter by `max(int(0.03 N), 1)` iterations, down to `max(int(0.06 N), 1)` (Croce and Hein
+    2020).
+    """
+    first = max(int(0.22 * steps), 1)
+    minimum = max(int(0.06 * steps), 1)
+    decrease = max(int(0.03 * steps), 1)
+    is_checkpoint = np.zeros(steps, dtype=bool)
+    window = np.zeros(steps, dtype=np.float32)
+    length, counter = first, 0
+    for i in range(steps):
+        counter += 1
+        if counter == length:
+            is_checkpoint[i] = True
+            window[i] = length
+            counter = 0
+            length = max(length - decrease, minimum)
+    return is_checkpoint, window
+
+
+def _scatter(tensor, indices, updates):
+    return tf.tensor_scatter_nd_update(tensor, indices[:, None], updates)
+
+
+@keras.saving.register_keras_serializable(package="tfadv")
+class APGD(Attack):
+    """Auto-PGD (APGD-CE / APGD-DLR), the first attack of AutoAttack; l-inf or l2.
+
+    APGD needs no step size. It starts from a random point on the boundary of the epsilon ball
+    (`x + eps * t / ||t||`), with step size `eta = 2 * eps`, and iterates
+
+    `z = P(x_k + eta * d(grad))`, `x_{k+1} = P(x_k + a * (z - x_k) + (1 - a) * (x_k - x_{k-1}))`
+
+    with momentum `a = 0.75` (no momentum at the first step), `d` the sign (l-inf) or the normalised
+    gradient (l2) and `P` the projection onto the ball and [0, 1]. At checkpoints (after `0.22 N`
+    iterations, then at shrinking intervals of at least `0.06 N`) the step size of an example is
+    halved, and the example restarts from its best point, when (a) its loss rose in at most `rho` of
+    the steps since the last checkpoint, or (b) its step size was not halved at the last checkpoint
+    and its best loss has not improved since. Per example the attack keeps the last misclassified
+    iterate (an adversarial example) and otherwise the point of highest loss. Later `restarts` run
+    only on the examples not yet misclassified.
+
+    For randomised models, `eot_iter > 1` averages the loss gradient over that many forward passes
+    (Expectation over Transformation, AutoAttack's `version="rand"` uses 20).
+
+    Threat model: l-inf or l2 ball of radius `eps` intersected with [0, 1]. Input contract: images
+    in [0, 1], integer labels, a model returning logits.
+
+    Args:
+        eps: float, the radius. Defaults to `0.3` (MNIST l-inf).
+        norm: `"linf"` or `"l2"`. Defaults to `"linf"`.
+        steps: int >= 1, iterations per restart. Defaults to `100` (AutoAttack).
+        restarts: int >= 1, runs from new random starts on the examples still correctly classified.
+            Defaults to `1`.
+        loss: `"ce"` (cross-entropy) or `"dlr"` (the difference-of-logits-ratio loss). Defaults to
+            `"ce"`.
+        rho: float in (0, 1), the share of increasing steps below which the step size is halved.
+            Defaults to `0.75`.
+        momentum: float in (0, 1], the weight `a` of the new gradient step (`1 - a` on the previous
+            move). Defaults to `0.75`.
+        eot_iter: int >= 1, gradient samples averaged per step for randomised models. Defaults to
+            `1`.
+        seed: optional int for reproducible random starts. Defaults to `None`.
+
+    Example:
+
+    ```python
+    attack = tfadv.attacks.APGD(eps=0.3, steps=100, loss="ce")
+    x_adv = attack(model, x, y)
+    ```
+
+    Reference:
+        Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse
+        parameter-free attacks", ICML 2020.
+    """
+
+    def __init__(
+        self,
+        *,
+        eps=0.3,
+        norm="linf",
+        steps=100,
+        restarts=1,
+        loss="ce",
+        rho=0.75,
+        momentum=0.75,
+        eot_iter=1,
+        seed=None,
+    ):
+        super().__init__(eps=eps, norm=norm, seed=seed)
+        self.steps = validation.check_steps(steps)
+        self.restarts = validation.check_steps(restarts, "restarts")
+        self.loss = self._check_loss(loss)
+        self.rho = validation.check_number("rho", rho, minimum=0.0, strict=True, maximum=1.0)
+        self.momentum = validation.check_number(
+            "momentum", momentum, minimum=0.0, strict=True, maximum=1.0
+        )
+        self.eot_iter = validation.check_steps(eot_iter, "eot_iter")
+
+    @staticmethod
+    def _check_loss(loss):
+        return validation.check_choice("loss", loss, ("ce", "dlr"))
+
+    # ------------------------------------------------------------------------------------ objective
+    def objective(self, logits, y, target):
+        """Per-example loss that the attack ascends (`target` is unused by the untargeted
+        attack)."""
+        if self.loss == "dlr":
+            return dlr_loss(logits, y)
+        return cross_entropy(logits, y)
+
+    def _loss_grad_once(self, model, x_adv, y, target):
+        scale = _FLOAT16_LOSS_SCALE if _compute_dtype(model) == "float16" else 1.0
+        with tf.GradientTape() as tape:
+            tape.watch(x_adv)
+            logits = model_logits(model, x_adv)
+            loss = self.objective(logits, y, target)
+            total = tf.reduce_sum(loss) * scale
+        grad = tape.gradient(total, x_adv)
+        if grad is None:
+            grad = tf.zeros_like(x_adv)
+        grad = tf.cast(grad, tf.float32) / scale
+        # DLR divides by a logit gap that can vanish (ties, float16 logits): drop non-finite
+        # entries.
+        grad = tf.where(tf.math.is_finite(grad), grad, 0.0)
+        return loss, logits, grad
+
+    def _loss_grad(self, model, x_adv, y, target):
+        """Loss, logits and input gradient, averaged over `eot_iter` forward passes (EOT)."""
+        loss, logits, grad = self._loss_grad_once(model, x_adv, y, target)
+        if self.eot_iter == 1:
+            return loss, logits, grad
+
+        def body(j, loss_sum, grad_sum, _):
+            loss_j, logits_j, grad_j = self._loss_grad_once(model, x_adv, y, target)
+            return j + 1, loss_sum + loss_j, grad_sum + grad_j, logits_j
+
+        _, loss, grad, logits = tf.while_loop(
+            lambda j, *_: j < self.eot_iter,
+            body,
+            [tf.constant(1), loss, grad, logits],
+            parallel_iterations=1,
+        )
+        return loss / self.eot_iter, logits, grad / self.eot_iter
+
+    # --------------------------------------------------------------------------------- one run
+    def _random_start(self, x, eps, key):
+        shape = tf.shape(x)
+        if self.norm == "linf":
+            t = random_uniform(shape, -1.0, 1.0, seed=key)
+        else:
+            t = random_normal(shape, seed=key)
+        norm = tf.reshape(self.threat_model.norm(t), _per_example_shape(x))
+        return tf.clip_by_value(x + eps * t / (norm + _TINY), 0.0, 1.0)
+
+    def _single_run(self, model, x, y, eps, target, key):
+        """One APGD run. Returns `(x_best, loss_best, fooled, x_best_adv)`, all per example."""
+        example_shape = _per_example_shape(x)
+        is_checkpoint, window = checkpoint_schedule(self.steps)
+        is_checkpoint = tf.constant(is_checkpoint)
+        window = tf.constant(window)
+        momentum = tf.constant(self.momentum, tf.float32)
+
+        x_adv = self._random_start(x, eps, key)
+        loss, logits, grad = self._loss_grad(model, x_adv, y, target)
+        fooled = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
+        step = tf.fill(tf.shape(loss), 2.0 * eps)
+
+        def select(mask, a, b):
+            return tf.where(tf.reshape(mask, example_shape), a, b)
+
+        def body(i, state):
+            (x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled, step,
+             loss_prev, n_increase, loss_best_ck, reduced_ck) = state  # fmt: skip
+            a = tf.where(i > 0, momentum, 1.0)
+            previous_move = x_adv - x_old
+            x_old = x_adv
+            z = self.project(
+                x_adv + tf.reshape(step, example_shape) * self.threat_model.direction(grad), x, eps
+            )
+            x_adv = self.project(x_adv + a * (z - x_adv) + (1.0 - a) * previous_move, x, eps)
+            loss, logits, grad = self._loss_grad(model, x_adv, y, target)
+
+            wrong = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
+            fooled = tf.logical_or(fooled, wrong)
+            x_best_adv = select(wrong, x_adv, x_best_adv)
+            improved = loss > loss_best
+            x_best = select(improved, x_adv, x_best)
+            grad_best = select(improved, grad, grad_best)
+            loss_best = tf.where(improved, loss, loss_best)
+            n_increase = n_increase + tf.cast(loss > loss_prev, tf.float32)
+            loss_prev = loss
+
+            # Checkpoint: halve the step size where progress stalled and go back to the best point.
+            at_checkpoint = tf.gather(is_checkpoint, i)
+            oscillating = n_increase <= self.rho * tf.gather(window, i)
+            no_improvement = tf.logical_and(tf.logical_not(reduced_ck), loss_best_ck >= loss_best)
+            reduce = tf.logical_and(at_checkpoint, tf.logical_or(oscillating, no_improvement))
+            step = tf.where(reduce, 0.5 * step, step)
+            x_adv = select(reduce, x_best, x_adv)
+            grad = select(reduce, grad_best, grad)
+            reduced_ck = tf.where(at_checkpoint, reduce, reduced_ck)
+            loss_best_ck = tf.where(at_checkpoint, loss_best, loss_best_ck)
+            n_increase = tf.where(at_checkpoint, tf.zeros_like(n_increase), n_increase)
+            state = (x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled, step,
+                     loss_prev, n_increase, loss_best_ck, reduced_ck)  # fmt: skip
+            return i + 1, state
+
+        state = (x_adv, x_adv, grad, x_adv, grad, loss, x_adv, fooled, step, loss,
+                 tf.zeros_like(loss), loss, tf.ones_like(fooled))  # fmt: skip
+        _, state = tf.while_loop(
+            lambda i, _: i < self.steps, body, [tf.constant(0), state], parallel_iterations=1
+        )
+        x_best, loss_best, x_best_adv, fooled = state[3], state[5], state[6], state[7]
+        return x_best, loss_best, fooled, x_best_adv
+
+    def _run_on(self, model, x, y, eps, target, key, best, best_loss, fooled, evals, indices):
+        """Runs once on the examples `indices` and merges the result into the running best."""
+        x_sub, y_sub = tf.gather(x, indices), tf.gather(y, indices)
+        target_sub = None if target is None else tf.gather(target, indices)
+        x_best, loss_best, fooled_sub, x_best_adv = self._single_run(
+            model, x_sub, y_sub, eps, target_sub, key
+        )
+        old_loss = tf.gather(best_loss, indices)
+        old_fooled = tf.gather(fooled, indices)
+        example_shape = _per_example_shape(x_sub)
+        take_adv = tf.logical_and(fooled_sub, tf.logical_not(old_fooled))
+        take_loss = tf.logical_and(
+            tf.logical_not(tf.logical_or(fooled_sub, old_fooled)), loss_best > old_loss
+        )
+        candidate = tf.where(tf.reshape(take_adv, example_shape), x_best_adv, x_best)
+        keep = tf.logical_not(tf.logical_or(take_adv, take_loss))
+        new_points = tf.where(tf.reshape(keep, example_shape), tf.gather(best, indices), candidate)
+        best = _scatter(best, indices, new_points)
+        best_loss = _scatter(best_loss, indices, tf.where(take_loss, loss_best, old_loss))
+        fooled = _scatter(fooled, indices, tf.logical_or(old_fooled, fooled_sub))
+        cost = tf.cast((self.steps + 1) * self.eot_iter, tf.float32)
+        evals = _scatter(evals, indices, tf.gather(evals, indices) + cost)
+        return best, best_loss, fooled, evals
+
+    def _run_on_remaining(self, model, x, y, eps, target, key, best, best_loss, fooled, evals):
+        """`_run_on` the examples not yet misclassified; skipped when there are none."""
+        remaining = tf.cast(tf.where(tf.logical_not(fooled))[:, 0], tf.int32)
+        state = (best, best_loss, fooled, evals)
+        return tf.cond(
+            tf.size(remaining) > 0,
+            lambda: self._run_on(model, x, y, eps, target, key, *state, remaining),
+            lambda: state,
+        )
+
+    def _initial_state(self, x):
+        n = tf.shape(x)[0]
+        return (
+            x,
+            tf.fill([n], -np.inf),
+            tf.zeros([n], tf.bool),
+            tf.zeros([n], tf.float32),
+        )
+
+    def _key(self, x, salt):
+        key = self.seed_key(x, salt)
+        if key is None:
+            key = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int32)
+        return key
+
+    def perturb(self, model, x, y, eps, clean_logits, step_scale):
+        # Every restart (the first included: nothing is fooled yet) runs on the examples not yet
+        # fooled.
+        def body(r, best, best_loss, fooled, evals):
+            best, best_loss, fooled, evals = self._run_on_remaining(
+                model, x, y, eps, None, self._key(x, r), best, best_loss, fooled, evals
+            )
+            return r + 1, best, best_loss, fooled, evals
+
+        _, best, best_loss, fooled, evals = tf.while_loop(
+            lambda r, *_: r < self.restarts,
+            body,
+            [tf.constant(0), *self._initial_state(x)],
+            parallel_iterations=1,
+        )
+        return best, {"grad_evals": evals}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            steps=self.steps,
+            restarts=self.restarts,
+            loss=self.loss,
+            rho=self.rho,
+            momentum=self.momentum,
+            eot_iter=self.eot_iter,
+        )
+        return config

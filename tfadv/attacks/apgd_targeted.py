@@ -1,0 +1,113 @@
+"""APGD-T: Auto-PGD on the targeted DLR loss over the top classes (AutoAttack's second attack)."""
+
+import keras
+import tensorflow as tf
+
+from tfadv.attacks.apgd import APGD, targeted_dlr_loss
+from tfadv.utils import validation
+
+
+@keras.saving.register_keras_serializable(package="tfadv")
+class APGDT(APGD):
+    """APGD-T: targeted Auto-PGD on the DLR loss, trying the `n_target_classes` most likely classes.
+
+    For each target `t` (the 2nd, 3rd, ... highest clean logit, up to `n_target_classes` of them)
+    APGD (see `tfadv.attacks.APGD`: momentum, checkpoints, step-size halving) ascends the targeted
+    difference-of-logits-ratio loss
+
+    `DLR_t(z, y) = -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2 + 1e-12)`
+
+    (`pi` sorts the logits in decreasing order), which is invariant to the scale of the logits and
+    so robust to saturated softmax heads. Labels are the true classes: the attack succeeds when the
+    prediction leaves `y`, whichever class it lands on. As in AutoAttack, every target after the
+    first (and every restart) runs only on the examples still correctly classified.
+
+    Threat model: l-inf or l2 ball of radius `eps` intersected with [0, 1]. Input contract: images
+    in [0, 1], integer (true) labels, a model returning logits with at least two classes.
+
+    Args:
+        eps: float, the radius. Defaults to `0.3` (MNIST l-inf).
+        norm: `"linf"` or `"l2"`. Defaults to `"linf"`.
+        steps: int >= 1, iterations per target and restart. Defaults to `100` (AutoAttack).
+        n_target_classes: int >= 1, how many of the most likely wrong classes to target (capped at
+            the number of classes minus one). Defaults to `9` (AutoAttack).
+        restarts: int >= 1, random restarts per target. Defaults to `1`.
+        rho: float in (0, 1), the step-size halving threshold. Defaults to `0.75`.
+        momentum: float in (0, 1], the weight of the new gradient step. Defaults to `0.75`.
+        eot_iter: int >= 1, gradient samples averaged per step for randomised models. Defaults to
+            `1`.
+        seed: optional int for reproducible random starts. Defaults to `None`.
+
+    Example:
+
+    ```python
+    attack = tfadv.attacks.APGDT(eps=0.3, steps=100, n_target_classes=9)
+    x_adv = attack(model, x, y)
+    ```
+
+    Reference:
+        Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse
+        parameter-free attacks", ICML 2020.
+    """
+
+    def __init__(
+        self,
+        *,
+        eps=0.3,
+        norm="linf",
+        steps=100,
+        n_target_classes=9,
+        restarts=1,
+        rho=0.75,
+        momentum=0.75,
+        eot_iter=1,
+        seed=None,
+    ):
+        super().__init__(
+            eps=eps,
+            norm=norm,
+            steps=steps,
+            restarts=restarts,
+            loss="dlr",
+            rho=rho,
+            momentum=momentum,
+            eot_iter=eot_iter,
+            seed=seed,
+        )
+        self.n_target_classes = validation.check_number(
+            "n_target_classes", n_target_classes, minimum=1, integer=True
+        )
+
+    def objective(self, logits, y, target):
+        return targeted_dlr_loss(logits, y, target)
+
+    def perturb(self, model, x, y, eps, clean_logits, step_scale):
+        num_classes = tf.shape(clean_logits)[-1]
+        n_targets = tf.maximum(tf.minimum(self.n_target_classes, num_classes - 1), 1)
+        ranking = tf.argsort(clean_logits, axis=-1, direction="DESCENDING", stable=True)
+        ranking = tf.cast(ranking, tf.int32)
+
+        def target_of(run):
+            column = tf.minimum(run // self.restarts + 1, num_classes - 1)
+            return tf.gather(ranking, column, axis=1)
+
+        # Each target and restart (the first included) runs on the examples not yet fooled.
+        def body(run, best, best_loss, fooled, evals):
+            best, best_loss, fooled, evals = self._run_on_remaining(
+                model, x, y, eps, target_of(run), self._key(x, run), best, best_loss, fooled, evals
+            )
+            return run + 1, best, best_loss, fooled, evals
+
+        _, best, best_loss, fooled, evals = tf.while_loop(
+            lambda run, *_: run < n_targets * self.restarts,
+            body,
+            [tf.constant(0), *self._initial_state(x)],
+            parallel_iterations=1,
+        )
+        return best, {"grad_evals": evals}
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("loss")
+        config["n_target_classes"] = self.n_target_classes
+        return config

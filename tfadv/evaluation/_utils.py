@@ -1,0 +1,125 @@
+"""Private helpers of `tfadv.evaluation`: model unwrapping, data loading, batched predictions."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfadv.attacks.attack import model_logits
+from tfadv.utils import validation
+
+#: Forward passes whose majority vote scores a randomised model.
+VOTES = 10
+#: Two forward passes on the same input that differ by more than this mark the model as randomised
+#: (AutoAttack's `check_randomized`).
+RANDOMIZED_ATOL = 1e-4
+
+
+def unwrap_model(model):
+    """Returns the classifier of a `tfadv.AdvModel` (or of an object with `.classifier` and
+    `.attack`), else `model` itself."""
+    from tfadv.adv_model import AdvModel
+
+    if isinstance(model, AdvModel):
+        return model.classifier
+    classifier = getattr(model, "classifier", None)
+    if isinstance(classifier, keras.Model) and hasattr(model, "attack"):
+        return classifier
+    if not callable(model):
+        raise TypeError(
+            "`model` must be a keras.Model (or a tfadv.AdvModel) mapping images to logits. "
+            f"Received: model={model!r}"
+        )
+    return model
+
+
+def to_numpy(data, limit=None):
+    """Materialises `(x, y)` arrays, or a `tf.data.Dataset` of `(x, y[, w])`, as NumPy arrays."""
+    if isinstance(data, tf.data.Dataset):
+        xs, ys = [], []
+        for element in data:
+            if not isinstance(element, (tuple, list)) or len(element) < 2:
+                raise ValueError(
+                    "`data` must yield `(x, y)` pairs with integer labels. "
+                    f"Received: an element of type {type(element).__name__}"
+                )
+            x, y = np.asarray(element[0]), np.asarray(element[1])
+            if y.ndim == 0:  # unbatched dataset
+                x, y = x[None], y[None]
+            xs.append(x)
+            ys.append(y)
+            if limit is not None and sum(len(b) for b in ys) >= limit:
+                break
+        if not xs:
+            raise ValueError("`data` is an empty dataset. Received: data with 0 elements")
+        x, y = np.concatenate(xs), np.concatenate(ys)
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = np.asarray(data[0]), np.asarray(data[1])
+    else:
+        raise TypeError(
+            "`data` must be a tuple `(x, y)` of arrays or a tf.data.Dataset of `(x, y)` batches. "
+            f"Received: data of type {type(data).__name__}"
+        )
+    if limit is not None:
+        x, y = x[:limit], y[:limit]
+    if len(x) != len(y):
+        raise ValueError(
+            f"`x` and `y` must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}"
+        )
+    if len(x) == 0:
+        raise ValueError("`data` holds no examples. Received: 0 examples")
+    y = np.reshape(y, [-1])
+    validation.check_images(x, "x")
+    validation.check_labels(y, name="y")
+    return x.astype(np.float32), y.astype(np.int32)
+
+
+class LogProbabilities:
+    """Wraps a model that ends in a softmax so that it returns log-probabilities (valid logits)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, x, training=False):
+        probabilities = tf.cast(model_logits(self.model, x), tf.float32)
+        return tf.math.log(tf.maximum(probabilities, 1e-30))
+
+
+class Predictor:
+    """Batched, compiled logits and (majority-vote) correctness of a model."""
+
+    def __init__(self, model, batch_size, randomized=False, votes=VOTES):
+        self.model = model
+        self.batch_size = batch_size
+        self.randomized = randomized
+        self.votes = votes
+        self._fn = tf.function(lambda x: model_logits(model, x), reduce_retracing=True)
+
+    def logits(self, x):
+        out = [self._fn(tf.constant(x[i : i + self.batch_size])).numpy() for i in
+               range(0, len(x), self.batch_size)]  # fmt: skip
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+    def predictions(self, x):
+        """Class predictions; for a randomised model, the majority vote of `votes` forward
+        passes."""
+        if not self.randomized:
+            return np.argmax(self.logits(x), axis=-1)
+        counts = None
+        for _ in range(self.votes):
+            pred = np.argmax(self.logits(x), axis=-1)
+            one_hot = np.eye(self._num_classes(x))[pred]
+            counts = one_hot if counts is None else counts + one_hot
+        return np.argmax(counts, axis=-1)
+
+    def _num_classes(self, x):
+        if not hasattr(self, "_classes"):
+            self._classes = int(self._fn(tf.constant(x[:1])).shape[-1])
+        return self._classes
+
+    def correct(self, x, y):
+        return self.predictions(x) == y
+
+
+def batches(indices, batch_size):
+    for start in range(0, len(indices), batch_size):
+        yield indices[start : start + batch_size]

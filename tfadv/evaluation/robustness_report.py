@@ -1,0 +1,219 @@
+"""`RobustnessReport`: a robust accuracy with the protocol, budgets and checks behind it."""
+
+import json
+
+import numpy as np
+
+from tfadv.evaluation.sanity_checks import SanityFlag
+
+
+class RobustnessReport:
+    """The result of `tfadv.evaluation.evaluate`: robust accuracy and what is needed to trust it.
+
+    A report names the protocol (and its version and variant) that produced the number, the threat
+    model (`norm`, `eps`), every attack with its budget, its accuracy and its run time, the clean
+    accuracy, the per-example worst case over all attacks (`robust_accuracy`: an example counts as
+    robust only if every attack failed on it), the number of examples, and the sanity flags. It
+    prints as a table and converts to a dict and to JSON (and back).
+
+    Attack accuracies are `"cumulative"` for cascaded protocols (AutoAttack: the accuracy after that
+    attack and all earlier ones) and `"individual"` otherwise (that attack alone).
+
+    Args:
+        protocol: str, the protocol name (`"quick"`, `"standard"`, `"custom"`).
+        protocol_version: str or `None`, the protocol's version.
+        variant: str, `"default"` or `"rand"` (the randomised-model variant with EOT).
+        eps: float, the radius.
+        norm: str, `"linf"` or `"l2"`.
+        attacks: list of dicts with keys `name`, `class`, `budget`, `config`, `accuracy`,
+            `seconds`, `examples_attacked`.
+        accuracy_kind: `"cumulative"` or `"individual"`.
+        robust_accuracy: float, the per-example worst case over the attacks.
+        clean_accuracy: float.
+        n_examples: int.
+        flags: list of `tfadv.evaluation.SanityFlag` (or their dicts).
+        randomized: bool, whether the model was treated as randomised.
+        eot_iter: int, gradient samples per step used against a randomised model (1 otherwise).
+        votes: int, forward passes whose majority vote scored a randomised model (1 otherwise).
+        seconds: float, the wall time of the whole evaluation.
+        tfadv_version: str, the tfadv version that produced the report. Defaults to the installed
+            one.
+        robust_mask: optional boolean array, per example, robust under every attack (not
+            serialised).
+
+    Example:
+
+    ```python
+    report = tfadv.evaluation.evaluate(model, (x_test, y_test), eps=0.3, protocol="standard")
+    print(report)
+    report.to_json("report.json")
+    same = tfadv.evaluation.RobustnessReport.from_json("report.json")
+    ```
+    """
+
+    def __init__(
+        self,
+        *,
+        protocol,
+        protocol_version,
+        variant,
+        eps,
+        norm,
+        attacks,
+        accuracy_kind,
+        robust_accuracy,
+        clean_accuracy,
+        n_examples,
+        flags=(),
+        randomized=False,
+        eot_iter=1,
+        votes=1,
+        seconds=0.0,
+        tfadv_version=None,
+        robust_mask=None,
+    ):
+        if tfadv_version is None:
+            import tfadv
+
+            tfadv_version = tfadv.__version__
+        self.protocol = protocol
+        self.protocol_version = protocol_version
+        self.variant = variant
+        self.eps = float(eps)
+        self.norm = norm
+        self.attacks = [dict(a) for a in attacks]
+        self.accuracy_kind = accuracy_kind
+        self.robust_accuracy = float(robust_accuracy)
+        self.clean_accuracy = float(clean_accuracy)
+        self.n_examples = int(n_examples)
+        self.flags = [f if isinstance(f, SanityFlag) else SanityFlag.from_dict(f) for f in flags]
+        self.randomized = bool(randomized)
+        self.eot_iter = int(eot_iter)
+        self.votes = int(votes)
+        self.seconds = float(seconds)
+        self.tfadv_version = tfadv_version
+        self.robust_mask = None if robust_mask is None else np.asarray(robust_mask, bool)
+
+    # ------------------------------------------------------------------------------------ views
+    @property
+    def per_attack_accuracy(self):
+        """`{attack name: accuracy}` in protocol order (cumulative or individual, see
+        `accuracy_kind`)."""
+        return {a["name"]: a["accuracy"] for a in self.attacks}
+
+    @property
+    def budgets(self):
+        """`{attack name: budget}`, e.g. `{"APGD-CE": "100 steps, 1 restart, loss ce"}`."""
+        return {a["name"]: a["budget"] for a in self.attacks}
+
+    @property
+    def flagged(self):
+        """Names of the raised sanity flags."""
+        return [f.name for f in self.flags if f.raised]
+
+    def flag(self, name):
+        """The `SanityFlag` called `name`, or `None` when it was not part of the report."""
+        for f in self.flags:
+            if f.name == name:
+                return f
+        return None
+
+    # ----------------------------------------------------------------------------- serialisation
+    def to_dict(self):
+        """A JSON-compatible dict of the report (without the per-example mask)."""
+        return {
+            "protocol": self.protocol,
+            "protocol_version": self.protocol_version,
+            "variant": self.variant,
+            "eps": self.eps,
+            "norm": self.norm,
+            "attacks": [_plain(a) for a in self.attacks],
+            "accuracy_kind": self.accuracy_kind,
+            "robust_accuracy": self.robust_accuracy,
+            "clean_accuracy": self.clean_accuracy,
+            "n_examples": self.n_examples,
+            "flags": [f.to_dict() for f in self.flags],
+            "randomized": self.randomized,
+            "eot_iter": self.eot_iter,
+            "votes": self.votes,
+            "seconds": self.seconds,
+            "tfadv_version": self.tfadv_version,
+        }
+
+    @classmethod
+    def from_dict(cls, config):
+        config = dict(config)
+        config["flags"] = [SanityFlag.from_dict(f) for f in config.get("flags", [])]
+        return cls(**config)
+
+    def to_json(self, path=None, indent=2):
+        """Returns the report as a JSON string, and writes it to `path` when given."""
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path):
+        """Reads a report from a JSON string or from the path of a JSON file."""
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            with open(text, encoding="utf-8") as handle:
+                text = handle.read()
+        return cls.from_dict(json.loads(text))
+
+    def __eq__(self, other):
+        return isinstance(other, RobustnessReport) and self.to_dict() == other.to_dict()
+
+    # ----------------------------------------------------------------------------------- table
+    def __str__(self):
+        version = f" v{self.protocol_version}" if self.protocol_version else ""
+        variant = f" ({self.variant} variant)" if self.variant != "default" else ""
+        lines = [
+            f"Robustness report: protocol '{self.protocol}'{version}{variant}, {self.norm} "
+            f"eps={self.eps:g}, {self.n_examples} examples, {self.seconds:.1f} s",
+        ]
+        if self.randomized:
+            lines.append(
+                f"Randomised model: EOT over {self.eot_iter} gradient samples, accuracy by "
+                f"majority vote over {self.votes} forward passes."
+            )
+        width = max([len("worst case")] + [len(a["name"]) for a in self.attacks])
+        budget_width = max([len("budget")] + [len(a["budget"]) for a in self.attacks])
+        header = (
+            f"  {'attack':<{width}}  {'budget':<{budget_width}}  {'accuracy':>8}  {'seconds':>8}"
+        )
+        lines += [header, "  " + "-" * (len(header) - 2)]
+        lines.append(f"  {'clean':<{width}}  {'':<{budget_width}}  {self.clean_accuracy:>8.2%}")
+        for a in self.attacks:
+            lines.append(
+                f"  {a['name']:<{width}}  {a['budget']:<{budget_width}}  {a['accuracy']:>8.2%}  "
+                f"{a['seconds']:>8.1f}"
+            )
+        lines.append(
+            f"  {'worst case':<{width}}  {'':<{budget_width}}  {self.robust_accuracy:>8.2%}"
+        )
+        lines.append(f"  (attack accuracies are {self.accuracy_kind})")
+        if self.flags:
+            lines.append("Sanity checks:")
+            lines += [f"  {flag}" for flag in self.flags]
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (
+            f"RobustnessReport(protocol={self.protocol!r}, eps={self.eps:g}, norm={self.norm!r}, "
+            f"robust_accuracy={self.robust_accuracy:.4f}, "
+            f"clean_accuracy={self.clean_accuracy:.4f}, flagged={self.flagged})"
+        )
+
+
+def _plain(value):
+    """Converts NumPy scalars and tuples in nested containers into JSON types."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
