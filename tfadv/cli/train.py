@@ -26,7 +26,7 @@ def add_parser(subparsers):
     parser.add_argument("--model", default="compact_cnn", help="tfadv.models builder name")
     parser.add_argument("--width", type=int, default=None, help="model width multiplier, if any")
     parser.add_argument("--method", default="pgdat", choices=METHOD_NAMES)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (peak)")
     parser.add_argument(
@@ -37,11 +37,11 @@ def add_parser(subparsers):
     )
     parser.add_argument("--steps", type=int, default=10, help="PGD steps during training")
     parser.add_argument("--step-size", type=float, default=None, help="default 2.5 * eps / steps")
-    parser.add_argument("--ramp-epochs", type=float, default=4.0, help="epsilon warm-up length")
+    parser.add_argument("--ramp-epochs", type=float, default=5.0, help="epsilon warm-up length")
     parser.add_argument("--beta", type=float, default=1.0, help="TRADES beta (MNIST script: 1.0)")
     parser.add_argument("--tau", type=int, default=1, help="FAT tau")
     parser.add_argument("--limit", type=int, default=None, help="use only N training digits")
-    parser.add_argument("--validation-size", type=int, default=1000)
+    parser.add_argument("--validation-size", type=int, default=500)
     parser.add_argument("--eval-limit", type=int, default=None, help="evaluate on N test digits")
     parser.add_argument(
         "--protocol",
