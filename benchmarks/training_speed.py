@@ -82,7 +82,6 @@ def main():
     rows["hand-written train_step"] = time_fit(hand, x, y, args.epochs)
 
     if not args.no_art:
-        from art.attacks.evasion import ProjectedGradientDescent
         from art.defences.trainer import AdversarialTrainerMadryPGD
         from art.estimators.classification import TensorFlowV2Classifier
 
@@ -98,7 +97,6 @@ def main():
         trainer = AdversarialTrainerMadryPGD(
             classifier, nb_epochs=1, batch_size=BATCH, eps=EPS, eps_step=STEP, max_iter=STEPS
         )
-        assert isinstance(trainer._attack, ProjectedGradientDescent)
         n = min(args.art_limit, len(x))
         y_onehot = keras.utils.to_categorical(y[:n], 10)
         with Timer() as t:
