@@ -11,7 +11,7 @@ import tensorflow as tf
 import tfadv
 
 
-@keras.saving.register_keras_serializable(package="tfadv_tests")
+@keras.saving.register_keras_serializable(package="tfadv_adv_model_tests")
 class SubclassedClassifier(keras.Model):
     def __init__(self, num_classes=4, **kwargs):
         super().__init__(**kwargs)

@@ -200,6 +200,7 @@ def test_hyperparameters_are_keyword_only():
 
 def test_public_api():
     assert set(models.__all__) == {
+        "compact_cnn",
         "small_cnn",
         "madry_cnn",
         "resnet",

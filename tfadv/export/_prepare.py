@@ -212,13 +212,16 @@ def deployment_state(model, stochastic=False):
         yield
         return
     saved = [(layer, attribute, _read_flag(layer, attribute)) for layer, attribute in noisy]
-    saved += [(layer, "use_auxiliary", layer.use_auxiliary) for layer in dual]
-    for layer in dual:
-        layer.use_auxiliary = False
+    routing = contextlib.ExitStack()
+    if dual:
+        from tfadv.layers import use_auxiliary_bn
+
+        routing.enter_context(use_auxiliary_bn(model, enabled=False))
     if noisy:
         set_noise(model, stochastic)
     try:
-        yield
+        with routing:
+            yield
     finally:
         for layer, attribute, value in saved:
             _write_flag(layer, attribute, value)

@@ -226,8 +226,11 @@ def _dual_bn_layers(model):
 
 
 @contextlib.contextmanager
-def use_auxiliary_bn(model):
+def use_auxiliary_bn(model, enabled=True):
     """Routes every `DualBatchNormalization` in `model` to its auxiliary branch, while active.
+
+    With `enabled=False` it routes them to the main branch instead, whatever an enclosing context
+    said (export uses this to serve the main statistics).
 
     The layers are found recursively through nested models and layers. The switch is a Python
     attribute read when a layer is called, so inside one traced `train_step` a forward pass within
@@ -240,6 +243,8 @@ def use_auxiliary_bn(model):
 
     Args:
         model: a Keras model or layer containing `DualBatchNormalization` layers.
+        enabled: bool, route to the auxiliary (`True`) or the main (`False`) branch. Defaults to
+            `True`.
 
     Raises:
         ValueError: if `model` contains no `DualBatchNormalization` layer (it would silently share
@@ -265,7 +270,7 @@ def use_auxiliary_bn(model):
         )
     # Inside a replica of a distribution strategy the switch is private to the replica's thread.
     in_replica = tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
-    tokens = [layer._routing.enter(True, set_default=not in_replica) for layer in layers]
+    tokens = [layer._routing.enter(bool(enabled), set_default=not in_replica) for layer in layers]
     refresh_compiled_functions(model)
     try:
         yield model
