@@ -236,7 +236,9 @@ class AdvModel(keras.Model):
     def _prepare(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if y is None:
-            raise ValueError("AdvModel needs labels: pass `(x, y)` to fit/evaluate. Received: y=None")
+            raise ValueError(
+                "AdvModel needs labels: pass `(x, y)` to fit/evaluate. Received: y=None"
+            )
         x = tf.cast(x, tf.float32)
         y = tf.reshape(tf.cast(y, tf.int32), [-1])
         with tf.control_dependencies(validation.graph_assert_images(x, "x")):

@@ -100,7 +100,12 @@ def test_uses_inference_mode(name):
     """Dropout would make the attack's forward passes random; the attack must run training=False."""
     keras.utils.set_random_seed(3)
     model = keras.Sequential(
-        [keras.Input((6,)), keras.layers.Dense(16), keras.layers.Dropout(0.9), keras.layers.Dense(3)]
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(16),
+            keras.layers.Dropout(0.9),
+            keras.layers.Dense(3),
+        ]
     )
     x = np.random.default_rng(0).random((8, 6)).astype("float32")
     y = np.zeros(8, dtype="int32")

@@ -154,7 +154,9 @@ def _manual_early_stopped(model, x, y, eps, step, steps, tau):
                 continue
             else:
                 control[i] -= 1
-            x_adv[i] = np.clip(np.clip(x_adv[i] + step * np.sign(grad[i]), x[i] - eps, x[i] + eps), 0, 1)
+            x_adv[i] = np.clip(
+                np.clip(x_adv[i] + step * np.sign(grad[i]), x[i] - eps, x[i] + eps), 0, 1
+            )
             evals[i] += 1
     return x_adv, kappa, evals
 

@@ -63,7 +63,9 @@ def test_early_stopped_tau_k_equals_pgd_on_cnn(trained):
 
 def test_kappa_and_budget_on_cnn(trained):
     model, x, y = trained
-    result = tfadv.attacks.EarlyStoppedPGD(eps=0.2, step_size=0.02, steps=10, tau=0).run(model, x, y)
+    result = tfadv.attacks.EarlyStoppedPGD(eps=0.2, step_size=0.02, steps=10, tau=0).run(
+        model, x, y
+    )
     kappa = result.info["kappa"].numpy()
     evals = result.info["grad_evals"].numpy()
     assert kappa.min() >= 0 and kappa.max() <= 10

@@ -23,18 +23,26 @@ def classifier():
         (lambda: tfadv.methods.ALP(classifier(), lambda_=-1), ValueError, "lambda_=-1"),
         (lambda: tfadv.methods.ALP(classifier(), clean_weight=2), ValueError, "clean_weight=2"),
         (lambda: tfadv.methods.CleanAdvMix(classifier(), mode="half"), ValueError, "mode='half'"),
-        (lambda: tfadv.methods.CleanAdvMix(classifier(), clean_fraction=1.5), ValueError,
-         "clean_fraction=1.5"),
+        (
+            lambda: tfadv.methods.CleanAdvMix(classifier(), clean_fraction=1.5),
+            ValueError,
+            "clean_fraction=1.5",
+        ),
         (lambda: tfadv.methods.MAT(classifier(), strategy="min"), ValueError, "strategy='min'"),
-        (lambda: tfadv.methods.MAT(classifier(), l2_attack=tfadv.attacks.PGD()), ValueError,
-         "l2_attack=PGD"),
+        (
+            lambda: tfadv.methods.MAT(classifier(), l2_attack=tfadv.attacks.PGD()),
+            ValueError,
+            "l2_attack=PGD",
+        ),
         (lambda: tfadv.schedules.LinearRamp(ramp_epochs=0), ValueError, "ramp_epochs=0"),
         (lambda: tfadv.schedules.PiecewiseConstant([5, 2], [0, 1, 2]), ValueError, "boundaries"),
         (lambda: tfadv.schedules.PiecewiseConstant([5], [0]), ValueError, "values=[0.0]"),
     ],
 )
 def test_bad_arguments(factory, error, message):
-    with pytest.raises(error, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+    with pytest.raises(
+        error, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")
+    ):
         factory()
 
 

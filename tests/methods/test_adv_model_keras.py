@@ -29,8 +29,12 @@ class SubclassedClassifier(keras.Model):
 
 def sequential():
     return keras.Sequential(
-        [keras.Input((10, 10, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
-         keras.layers.Flatten(), keras.layers.Dense(4)]
+        [
+            keras.Input((10, 10, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(4),
+        ]
     )
 
 
@@ -56,11 +60,15 @@ def attack():
 METHODS = {
     "AdvModel": lambda c: tfadv.AdvModel(c, attack=attack()),
     "PGDAT": lambda c: tfadv.methods.PGDAT(c, attack=attack()),
-    "PGDAT-l2": lambda c: tfadv.methods.PGDAT(c, attack=tfadv.attacks.PGD(eps=1.0, norm="l2", steps=2)),
+    "PGDAT-l2": lambda c: tfadv.methods.PGDAT(
+        c, attack=tfadv.attacks.PGD(eps=1.0, norm="l2", steps=2)
+    ),
     "FastAT": lambda c: tfadv.methods.FastAT(c, eps=0.1, seed=0),
     "CleanAdvMix-weighted": lambda c: tfadv.methods.CleanAdvMix(c, attack=attack()),
     "CleanAdvMix-batches": lambda c: tfadv.methods.CleanAdvMix(c, attack=attack(), mode="batches"),
-    "CleanAdvMix-examples": lambda c: tfadv.methods.CleanAdvMix(c, attack=attack(), mode="examples"),
+    "CleanAdvMix-examples": lambda c: tfadv.methods.CleanAdvMix(
+        c, attack=attack(), mode="examples"
+    ),
     "ALP": lambda c: tfadv.methods.ALP(c, attack=attack()),
     "MAT-rand": lambda c: tfadv.methods.MAT(c, strategy="rand", seed=0),
     "MAT-max": lambda c: tfadv.methods.MAT(c, strategy="max"),
@@ -80,7 +88,14 @@ def test_every_method_trains_on_every_model_kind(method, kind):
     model = METHODS[method](CLASSIFIERS[kind]())
     model.compile(optimizer="adam")
     history = model.fit(x, y, batch_size=16, epochs=1, validation_data=(x[:16], y[:16]), verbose=0)
-    for key in ("loss", "clean_accuracy", "adv_accuracy", "grad_evals", "val_loss", "val_clean_accuracy"):
+    for key in (
+        "loss",
+        "clean_accuracy",
+        "adv_accuracy",
+        "grad_evals",
+        "val_loss",
+        "val_clean_accuracy",
+    ):
         assert key in history.history, (key, list(history.history))
     assert np.isfinite(history.history["loss"][0])
     for name in model.extra_metrics:
@@ -148,7 +163,12 @@ def test_callbacks_checkpoint_and_early_stopping(tmp_path):
     model.compile(optimizer="adam")
     ckpt = str(tmp_path / "best.keras")
     history = model.fit(
-        x, y, batch_size=16, epochs=5, verbose=0, validation_data=(x, y),
+        x,
+        y,
+        batch_size=16,
+        epochs=5,
+        verbose=0,
+        validation_data=(x, y),
         callbacks=[
             keras.callbacks.ModelCheckpoint(ckpt, monitor="val_adv_accuracy", mode="max"),
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, min_delta=10.0),
@@ -177,19 +197,34 @@ def test_backup_and_restore_resumes(tmp_path):
     model = build()
     model.compile(optimizer="adam")
     with pytest.raises(RuntimeError, match="interrupted"):
-        model.fit(x, y, batch_size=16, epochs=4, verbose=0,
-                  callbacks=[keras.callbacks.BackupAndRestore(backup), Interrupt()])
+        model.fit(
+            x,
+            y,
+            batch_size=16,
+            epochs=4,
+            verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(backup), Interrupt()],
+        )
     interrupted_weights = model.classifier.get_weights()
 
     resumed = build()
     resumed.compile(optimizer="adam")
     epochs_run = []
     spy = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e))
-    resumed.fit(x, y, batch_size=16, epochs=4, verbose=0,
-                callbacks=[keras.callbacks.BackupAndRestore(backup), spy])
+    resumed.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=4,
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(backup), spy],
+    )
     assert epochs_run == [2, 3]  # resumed after the two finished epochs
     assert float(resumed.epoch_progress.numpy()) == pytest.approx(3.5)
-    assert any(np.abs(a - b).max() > 0 for a, b in zip(interrupted_weights, resumed.classifier.get_weights()))
+    assert any(
+        np.abs(a - b).max() > 0
+        for a, b in zip(interrupted_weights, resumed.classifier.get_weights())
+    )
 
 
 def test_backup_restores_the_interrupted_weights(tmp_path):
@@ -206,8 +241,14 @@ def test_backup_restores_the_interrupted_weights(tmp_path):
     model = tfadv.methods.PGDAT(sequential(), attack=attack())
     model.compile(optimizer="adam")
     with pytest.raises(RuntimeError):
-        model.fit(x, y, batch_size=16, epochs=2, verbose=0,
-                  callbacks=[keras.callbacks.BackupAndRestore(backup, save_freq="epoch"), Interrupt()])
+        model.fit(
+            x,
+            y,
+            batch_size=16,
+            epochs=2,
+            verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(backup, save_freq="epoch"), Interrupt()],
+        )
 
     restored = {}
 
@@ -217,8 +258,14 @@ def test_backup_restores_the_interrupted_weights(tmp_path):
 
     fresh = tfadv.methods.PGDAT(sequential(), attack=attack())
     fresh.compile(optimizer="adam")
-    fresh.fit(x, y, batch_size=16, epochs=2, verbose=0,
-              callbacks=[keras.callbacks.BackupAndRestore(backup), Capture()])
+    fresh.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=2,
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(backup), Capture()],
+    )
     for a, b in zip(seen["weights"], restored["weights"]):
         np.testing.assert_allclose(a, b)
 
@@ -265,5 +312,7 @@ def test_predict_and_call_forward_to_classifier():
     x, _ = data(8)
     classifier = sequential()
     model = tfadv.methods.PGDAT(classifier, attack=attack())
-    np.testing.assert_allclose(model.predict(x, verbose=0), classifier.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), classifier.predict(x, verbose=0), atol=1e-6
+    )
     np.testing.assert_allclose(model(x).numpy(), classifier(x).numpy(), atol=1e-6)

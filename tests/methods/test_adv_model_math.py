@@ -110,7 +110,9 @@ def test_alp_with_lambda_zero_is_pgdat():
     results = []
     for make in (
         lambda c, a: tfadv.methods.PGDAT(c, attack=a),
-        lambda c, a: tfadv.methods.ALP(c, attack=a, lambda_=0.0, clean_weight=0.0, label_smoothing=0.0),
+        lambda c, a: tfadv.methods.ALP(
+            c, attack=a, lambda_=0.0, clean_weight=0.0, label_smoothing=0.0
+        ),
     ):
         classifier = small_cnn_without_bn()
         classifier.set_weights(initial)
@@ -148,7 +150,9 @@ def test_mixing_without_clean_data_is_pgdat(make):
     for build in (lambda c, a: tfadv.methods.PGDAT(c, attack=a), make):
         classifier = small_cnn_without_bn()
         classifier.set_weights(initial)
-        results.append(adv_fit(build(classifier, tfadv.attacks.PGD(eps=0.1, steps=3, seed=1)), x, y))
+        results.append(
+            adv_fit(build(classifier, tfadv.attacks.PGD(eps=0.1, steps=3, seed=1)), x, y)
+        )
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, atol=1e-5)
 

@@ -61,7 +61,9 @@ class FGSM(Attack):
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
         step = (self.step_size * step_scale) if self.step_size is not None else eps
-        x_start = self.threat_model.random_start(x, eps, self.seed_key(x)) if self.random_start else x
+        x_start = (
+            self.threat_model.random_start(x, eps, self.seed_key(x)) if self.random_start else x
+        )
         _, _, grad = self.value_and_grad(model, x_start, y, clean_logits, self.loss, self.targeted)
         x_adv = self.threat_model.step(x_start, grad, step)
         grad_evals = tf.ones(tf.shape(x)[:1], tf.float32)

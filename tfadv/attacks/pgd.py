@@ -79,10 +79,16 @@ class PGD(Attack):
         return self.step_size * step_scale
 
     def _single_run(self, model, x, y, eps, clean_logits, step, salt):
-        x_adv = self.threat_model.random_start(x, eps, self.seed_key(x, salt)) if self.random_start else x
+        x_adv = (
+            self.threat_model.random_start(x, eps, self.seed_key(x, salt))
+            if self.random_start
+            else x
+        )
 
         def body(i, x_adv):
-            _, _, grad = self.value_and_grad(model, x_adv, y, clean_logits, self.loss, self.targeted)
+            _, _, grad = self.value_and_grad(
+                model, x_adv, y, clean_logits, self.loss, self.targeted
+            )
             x_adv = self.project(self.threat_model.step(x_adv, grad, step), x, eps)
             return i + 1, x_adv
 

@@ -86,7 +86,5 @@ def get_threat_model(norm):
     if isinstance(norm, ThreatModel):
         return norm
     if norm not in _REGISTRY:
-        raise ValueError(
-            f"`norm` must be one of {sorted(_REGISTRY)}. Received: norm={norm!r}"
-        )
+        raise ValueError(f"`norm` must be one of {sorted(_REGISTRY)}. Received: norm={norm!r}")
     return _REGISTRY[norm]()

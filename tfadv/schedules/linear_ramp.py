@@ -32,7 +32,9 @@ class LinearRamp(Schedule):
     def __init__(self, start=0.0, end=0.3, ramp_epochs=5, begin_epoch=0):
         self.start = validation.check_number("start", start)
         self.end = validation.check_number("end", end)
-        self.ramp_epochs = validation.check_number("ramp_epochs", ramp_epochs, minimum=0.0, strict=True)
+        self.ramp_epochs = validation.check_number(
+            "ramp_epochs", ramp_epochs, minimum=0.0, strict=True
+        )
         self.begin_epoch = validation.check_number("begin_epoch", begin_epoch, minimum=0.0)
 
     def value(self, progress):

@@ -31,7 +31,8 @@ class PiecewiseConstant(Schedule):
 
     def __init__(self, boundaries=(), values=(0.0,)):
         boundaries = [
-            validation.check_number(f"boundaries[{i}]", b, minimum=0.0) for i, b in enumerate(boundaries)
+            validation.check_number(f"boundaries[{i}]", b, minimum=0.0)
+            for i, b in enumerate(boundaries)
         ]
         if any(b2 <= b1 for b1, b2 in zip(boundaries, boundaries[1:])):
             raise ValueError(f"`boundaries` must be increasing. Received: boundaries={boundaries}")

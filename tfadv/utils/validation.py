@@ -51,9 +51,7 @@ def check_steps(steps, name="steps"):
 def check_choice(name, value, choices):
     """A string option among `choices`."""
     if value not in choices:
-        raise ValueError(
-            f"`{name}` must be one of {sorted(choices)}. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be one of {sorted(choices)}. Received: {name}={value!r}")
     return value
 
 
@@ -115,7 +113,9 @@ def check_labels(y, num_classes=None, name="y"):
                 f"{array.dtype} and non-integer values"
             )
     elif not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"`{name}` must hold integer class indices. Received: {name}.dtype={array.dtype}")
+        raise TypeError(
+            f"`{name}` must hold integer class indices. Received: {name}.dtype={array.dtype}"
+        )
     low, high = array.min(), array.max()
     if low < 0 or (num_classes is not None and high >= num_classes):
         bound = f"[0, {num_classes})" if num_classes is not None else ">= 0"
