@@ -1,13 +1,12 @@
 """`RobustnessReport`: a robust accuracy with the protocol, budgets and checks behind it."""
 
-import json
-
 import numpy as np
 
 from tfadv.evaluation.sanity_checks import SanityFlag
+from tfadv.utils.json_io import JsonMixin
 
 
-class RobustnessReport:
+class RobustnessReport(JsonMixin):
     """The result of `tfadv.evaluation.evaluate`: robust accuracy and what is needed to trust it.
 
     A report names the protocol (and its version and variant) that produced the number, the threat
@@ -145,23 +144,6 @@ class RobustnessReport:
         config = dict(config)
         config["flags"] = [SanityFlag.from_dict(f) for f in config.get("flags", [])]
         return cls(**config)
-
-    def to_json(self, path=None, indent=2):
-        """Returns the report as a JSON string, and writes it to `path` when given."""
-        text = json.dumps(self.to_dict(), indent=indent)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-        return text
-
-    @classmethod
-    def from_json(cls, text_or_path):
-        """Reads a report from a JSON string or from the path of a JSON file."""
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
-            with open(text, encoding="utf-8") as handle:
-                text = handle.read()
-        return cls.from_dict(json.loads(text))
 
     def __eq__(self, other):
         return isinstance(other, RobustnessReport) and self.to_dict() == other.to_dict()

@@ -1,14 +1,13 @@
 """`sweep`: robust accuracy against the radius, as a table, JSON and a PNG plot."""
 
-import json
-
 from tfadv.evaluation import _utils, sanity_checks
 from tfadv.evaluation.evaluate import evaluate
 from tfadv.evaluation.sanity_checks import SanityFlag
 from tfadv.utils import validation
+from tfadv.utils.json_io import JsonMixin
 
 
-class SweepResult:
+class SweepResult(JsonMixin):
     """Accuracy against epsilon: the output of `tfadv.evaluation.sweep`.
 
     Attributes:
@@ -66,22 +65,6 @@ class SweepResult:
         config = dict(config)
         config["flags"] = [SanityFlag.from_dict(f) for f in config.get("flags", [])]
         return cls(**config)
-
-    def to_json(self, path=None, indent=2):
-        """Returns the sweep as a JSON string, and writes it to `path` when given."""
-        text = json.dumps(self.to_dict(), indent=indent)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-        return text
-
-    @classmethod
-    def from_json(cls, text_or_path):
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
-            with open(text, encoding="utf-8") as handle:
-                text = handle.read()
-        return cls.from_dict(json.loads(text))
 
     def plot(self, path=None):
         """Plots accuracy against epsilon (one line per attack, and the worst case).

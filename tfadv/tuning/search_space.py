@@ -2,11 +2,11 @@
 
 import copy
 import inspect
-import json
 import math
 import numbers
 
 from tfadv.utils import validation
+from tfadv.utils.json_io import JsonMixin
 
 #: Knobs every method has: `(type, minimum, maximum, default, help)`. A `None` default means
 #: "the model builder's own default".
@@ -80,7 +80,7 @@ def model_builder(model):
     return getattr(models, model)
 
 
-class SearchSpace:
+class SearchSpace(JsonMixin):
     """The hyperparameters of an adversarial-training search: fixed values, ranges or choices.
 
     A search space names a training method and a `tfadv.models` builder, and gives each knob a
@@ -211,22 +211,12 @@ class SearchSpace:
     def from_config(cls, config):
         return cls(config.get("knobs"), method=config["method"], model=config["model"])
 
-    def to_json(self, path=None, indent=2):
-        """The space as JSON text; also written to `path` when given."""
-        text = json.dumps(self.get_config(), indent=indent)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-        return text
+    def to_dict(self):
+        return self.get_config()
 
     @classmethod
-    def from_json(cls, text_or_path):
-        """A space from JSON text or from the path of a JSON file."""
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
-            with open(text, encoding="utf-8") as f:
-                text = f.read()
-        return cls.from_config(json.loads(text))
+    def from_dict(cls, config):
+        return cls.from_config(config)
 
     def __eq__(self, other):
         return isinstance(other, SearchSpace) and self.get_config() == other.get_config()
