@@ -14,6 +14,7 @@ INSTALL_REQUIRES = [
     "absl-py>=2.0",
     "tensorflow-datasets>=4.9",
     "keras-tuner>=1.4",
+    "scipy>=1.10",  # keras-tuner's BayesianOptimization
     "tf2onnx>=1.17",
     "onnx>=1.14",
     "onnxruntime>=1.18",
