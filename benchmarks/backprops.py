@@ -22,41 +22,18 @@ counts the per-example steps as the paper does.
 
 import argparse
 import os
+import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
 import tfadv  # noqa: E402
+from benchmarks._common import print_table, small_cnn  # noqa: E402
 
 BATCH = 128
-
-
-def small_cnn(seed=0):
-    """conv32-pool-conv64-pool-fc128, the CNN of the other benchmarks; same weights per seed."""
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(10),
-        ]
-    )
-
-
-def print_table(title, header, rows):
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
-    print(f"\n{title}")
-    print(" | ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("-+-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
 class EpochTimer(keras.callbacks.Callback):
