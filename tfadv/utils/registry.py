@@ -1,0 +1,178 @@
+"""Registries: one place that lists the methods, attacks and model builders, with their knobs.
+
+A class enrols itself by declaring `registry_name` (read by `Registry.register_subclass`, called from
+the base class's `__init_subclass__`); a function enrols with the `Registry.register` decorator.
+Knobs are typed, ranged, defaulted and documented once (`Knob`), and every consumer (the CLI,
+Keras Tuner search spaces, recipes, docs, the registry-parametrised tests) reads them from here.
+"""
+
+import dataclasses
+import importlib
+import math
+import numbers
+import pkgutil
+
+
+@dataclasses.dataclass(frozen=True)
+class Knob:
+    """One documented hyperparameter: its type, domain, default and a one-line help.
+
+    Args:
+        type: `float`, `int`, `bool` or `str`.
+        default: the default value (`None` for "the callee's own default").
+        help: one line for `--help`, search-space docs and recipe docs.
+        minimum: optional lower bound (inclusive). Defaults to `None`.
+        maximum: optional upper bound (inclusive). Defaults to `None`.
+        choices: optional tuple of allowed values (for `str` knobs). Defaults to `None`.
+        allow_inf: whether `float("inf")` is allowed (e.g. FAT's `tau`). Defaults to `False`.
+    """
+
+    type: type
+    default: object
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple | None = None
+    allow_inf: bool = False
+
+    def check(self, name, value):
+        """Returns `value` converted to the knob's type, or raises `ValueError`/`TypeError`."""
+        if value is None and self.default is None:
+            return None
+        if self.type is bool:
+            if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
+                raise TypeError(f"`{name}` must be a bool. Received: {name}={value!r}")
+            return bool(value)
+        if self.type is str:
+            if not isinstance(value, str):
+                raise TypeError(f"`{name}` must be a string. Received: {name}={value!r}")
+            if self.choices is not None and value not in self.choices:
+                raise ValueError(
+                    f"`{name}` must be one of {list(self.choices)}. Received: {name}={value!r}"
+                )
+            return value
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"`{name}` must be a number. Received: {name}={value!r}")
+        if math.isinf(value) and self.allow_inf:
+            return float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"`{name}` must be finite. Received: {name}={value!r}")
+        if self.type is int:
+            if float(value) != int(value):
+                raise ValueError(f"`{name}` must be an integer. Received: {name}={value!r}")
+            value = int(value)
+        else:
+            value = float(value)
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"`{name}` must be >= {self.minimum}. Received: {name}={value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"`{name}` must be <= {self.maximum}. Received: {name}={value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(
+                f"`{name}` must be one of {list(self.choices)}. Received: {name}={value!r}"
+            )
+        return value
+
+
+class Registry:
+    """A name -> object table with aliases, filled by the objects' own declarations.
+
+    Args:
+        kind: what is registered, for error messages (`"method"`, `"attack"`, `"model"`).
+        package: optional dotted package whose modules are imported on first look-up, so that
+            every file of the package enrols itself (a new file needs no edit elsewhere).
+    """
+
+    def __init__(self, kind, package=None):
+        self.kind = kind
+        self.package = package
+        self._entries = {}
+        self._aliases = {}
+        self._discovered = package is None
+
+    @staticmethod
+    def _key(name):
+        return name.lower().replace("_", "").replace("-", "")
+
+    def register(self, obj=None, *, name=None):
+        """Registers `obj` under `name` (default: its `registry_name` or `__name__`).
+
+        Usable as a decorator, with or without arguments.
+        """
+
+        def add(target):
+            key_name = name or getattr(target, "registry_name", None) or target.__name__
+            existing = self._entries.get(key_name)
+            if existing is not None and existing is not target:
+                if _qualified(existing) != _qualified(target):
+                    raise ValueError(
+                        f"A {self.kind} named {key_name!r} is already registered "
+                        f"({_qualified(existing)}). Received: {_qualified(target)}"
+                    )
+            self._entries[key_name] = target
+            self._aliases[self._key(key_name)] = key_name
+            self._aliases.setdefault(self._key(target.__name__), key_name)
+            return target
+
+        return add if obj is None else add(obj)
+
+    def discover(self):
+        """Imports every module of `package` once, so that its objects enrol."""
+        if self._discovered:
+            return
+        self._discovered = True
+        module = importlib.import_module(self.package)
+        for info in pkgutil.iter_modules(module.__path__):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{self.package}.{info.name}")
+
+    def names(self):
+        """The registered names, sorted."""
+        self.discover()
+        return sorted(self._entries)
+
+    def items(self):
+        self.discover()
+        return [(name, self._entries[name]) for name in sorted(self._entries)]
+
+    def canonical(self, name):
+        """The registered name for `name`, accepting class names and any case or underscores."""
+        self.discover()
+        key = self._key(name) if isinstance(name, str) else None
+        if key not in self._aliases:
+            raise ValueError(
+                f"Unknown {self.kind}; choose one of {self.names()}. Received: {self.kind}={name!r}"
+            )
+        return self._aliases[key]
+
+    def get(self, name):
+        """The registered object for `name` (see `canonical`), or `ValueError` naming the choices."""
+        return self._entries[self.canonical(name)]
+
+    def __contains__(self, name):
+        self.discover()
+        return isinstance(name, str) and self._key(name) in self._aliases
+
+    def __iter__(self):
+        return iter(self.names())
+
+    def __len__(self):
+        return len(self.names())
+
+
+def _qualified(obj):
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def check_knobs(owner, knobs, values):
+    """Validates `values` (a dict) against `knobs`, filling defaults; unknown names raise."""
+    unknown = sorted(set(values) - set(knobs))
+    if unknown:
+        raise ValueError(
+            f"{owner} has no knob {unknown[0]!r}; its knobs are {sorted(knobs)}. "
+            f"Received: {unknown[0]}={values[unknown[0]]!r}"
+        )
+    resolved = {}
+    for name, knob in knobs.items():
+        resolved[name] = knob.check(name, values[name]) if name in values else knob.default
+    return resolved
