@@ -13,9 +13,13 @@ from tfadv import (  # noqa: E402
     schedules,
 )
 from tfadv.adv_model import AdvModel  # noqa: E402
+from tfadv.attack_budget import AttackBudget  # noqa: E402
+from tfadv.loss_result import LossResult  # noqa: E402
 
 __all__ = [
     "AdvModel",
+    "AttackBudget",
+    "LossResult",
     "attacks",
     "data",
     "evaluation",

@@ -4,10 +4,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfadv.attack_budget import AttackBudget
 from tfadv.attacks.attack import Attack, model_logits
 from tfadv.attacks.pgd import PGD
+from tfadv.loss_result import LossResult
 from tfadv.schedules.schedule import Schedule
 from tfadv.utils import validation
+from tfadv.utils.registry import Registry, check_knobs
+
+#: Every training method, by registry name; filled by `AdvModel` subclasses that declare
+#: `registry_name` (each module of `tfadv.methods` is imported on first look-up).
+METHODS = Registry("method", package="tfadv.methods")
 
 
 def per_example_ce(logits, y, label_smoothing=0.0):
@@ -90,8 +97,20 @@ class AdvModel(keras.Model):
         Attacks", ICLR 2018.
     """
 
-    #: Names of the extra per-batch means a method reports (keys of the loss hook's `extras`).
+    #: Names of the extra per-batch means a method reports (keys of `LossResult.extras`).
     extra_metrics = ()
+    #: The method's name in `tfadv.methods.METHODS` (a subclass that sets it enrols itself).
+    registry_name = None
+    #: The method's own hyperparameters, `name -> tfadv.utils.registry.Knob`, read by the CLI,
+    #: recipes and Keras Tuner search spaces; `from_knobs` validates and applies them.
+    knobs = {}
+    #: Keyword arguments a `tfadv.models` builder needs for this method (AdvProp: `dual_bn=True`).
+    builder_options = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("registry_name"):
+            METHODS.register(cls)
 
     def __init__(self, classifier, attack=None, *, eps_schedule=None, eval_attack=None, **kwargs):
         super().__init__(**kwargs)
@@ -111,11 +130,17 @@ class AdvModel(keras.Model):
                 "`eps_schedule` must be a tfadv.schedules.Schedule. "
                 f"Received: eps_schedule={eps_schedule!r}"
             )
+        if eps_schedule is not None and eps_schedule.bounds()[0] < 0:
+            raise ValueError(
+                "`eps_schedule` must stay >= 0: a negative radius trains on no adversarial "
+                f"examples at all. Received: eps_schedule={eps_schedule!r}"
+            )
         self.eps_schedule = eps_schedule
         self.classifier = classifier
         self.epoch_progress = keras.Variable(
             0.0, trainable=False, dtype="float32", name="epoch_progress"
         )
+        self.loss_tracker = keras.metrics.Mean(name="loss")
         self.clean_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy")
         self.adv_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
         self.grad_evals_tracker = keras.metrics.Mean(name="grad_evals")
@@ -128,6 +153,54 @@ class AdvModel(keras.Model):
         if not isinstance(attack, Attack):
             raise TypeError(f"`{name}` must be a tfadv.attacks.Attack. Received: {name}={attack!r}")
         return attack
+
+    # ------------------------------------------------------------------------------------- registry API
+    @classmethod
+    def from_knobs(
+        cls, classifier, *, budget=None, eps_schedule=None, eval_attack=None, **knob_values
+    ):
+        """Builds the method from its registry knobs and a training-attack budget.
+
+        This is how the CLI, recipes and Keras Tuner build every method: `knob_values` are checked
+        against `cls.knobs` (unknown names, wrong types and out-of-range values raise `ValueError`
+        or `TypeError` quoting the value; missing ones take their defaults), then the
+        `knob_arguments` hook turns them and `budget` into constructor arguments.
+
+        Args:
+            classifier: a `keras.Model` mapping images in [0, 1] to logits.
+            budget: a `tfadv.AttackBudget` (or a dict of its fields) for the training attack.
+                Defaults to `None` (`AttackBudget()`: eps 0.3, 10 steps, step 2.5 * eps / steps).
+            eps_schedule: optional `tfadv.schedules.Schedule`. Defaults to `None`.
+            eval_attack: optional attack for validation `adv_accuracy`. Defaults to `None`.
+            **knob_values: the method's knobs (`cls.knobs`).
+
+        Example:
+
+        ```python
+        model = tfadv.methods.get("trades").from_knobs(
+            tfadv.models.small_cnn(), budget=tfadv.AttackBudget(eps=0.3, steps=10), beta=6.0
+        )
+        ```
+        """
+        if budget is None:
+            budget = AttackBudget()
+        elif isinstance(budget, dict):
+            budget = AttackBudget(**budget)
+        elif not isinstance(budget, AttackBudget):
+            raise TypeError(
+                f"`budget` must be a tfadv.AttackBudget or a dict. Received: budget={budget!r}"
+            )
+        values = check_knobs(cls.__name__, cls.knobs, knob_values)
+        kwargs = cls.knob_arguments(budget, values)
+        return cls(classifier, eps_schedule=eps_schedule, eval_attack=eval_attack, **kwargs)
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        """Hook: constructor arguments from an `AttackBudget` and validated knob values.
+
+        The default trains with `budget.pgd()` and passes every knob by its name.
+        """
+        return {"attack": budget.pgd(), **values}
 
     # ------------------------------------------------------------------------------------------ keras API
     def call(self, inputs, training=None):
@@ -154,6 +227,15 @@ class AdvModel(keras.Model):
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
+
+    @property
+    def metrics(self):
+        """The method's own trackers first (`loss`, accuracies, `grad_evals`, extras), then the
+        compiled metrics."""
+        own = [self.loss_tracker, self.clean_accuracy_tracker, self.adv_accuracy_tracker]
+        own += [self.grad_evals_tracker, *self.extra_trackers.values()]
+        rest = [m for m in super().metrics if m.name != "loss" and all(m is not o for o in own)]
+        return own + rest
 
     @property
     def num_classes(self):
@@ -215,14 +297,31 @@ class AdvModel(keras.Model):
             sample_weight: optional per-example weights.
 
         Returns:
-            `(loss, outputs)`: a scalar float32 loss (already reduced over the batch with
-            `self.reduce_loss`), and a dict with `"adv_logits"` (for `adv_accuracy`), optionally
-            `"adv_weight"` (a per-example mask for that metric) and one entry per name in
-            `extra_metrics` (a scalar or per-example tensor).
+            A `tfadv.LossResult`: the scalar float32 loss (reduced over the batch with
+            `self.reduce_loss`), the logits `adv_accuracy` is measured on, an optional per-example
+            weight for that metric, and one extra per name in `extra_metrics`.
         """
         adv_logits = self.classifier(adv.x_adv, training=True)
         loss = self.reduce_loss(per_example_ce(adv_logits, y), sample_weight)
-        return loss, {"adv_logits": adv_logits}
+        return LossResult(loss, adv_logits)
+
+    def compute_gradients(self, x, y, adv, sample_weight=None):
+        """Hook: the loss and its gradients with respect to `self.trainable_weights`.
+
+        The base class differentiates `compute_adv_loss` (plus the classifier's regularisation
+        losses) under loss scaling and the per-replica scaling of `tf.distribute`; wrappers that
+        change where the gradient is taken (adversarial weight perturbation) override this.
+
+        Returns:
+            `(result, grads)`: the `LossResult` and one gradient per trainable weight.
+        """
+        with tf.GradientTape() as tape:
+            result = self.compute_adv_loss(x, y, adv, sample_weight)
+            loss = result.loss
+            if self.classifier.losses:
+                loss = loss + tf.add_n([tf.cast(v, tf.float32) for v in self.classifier.losses])
+            scaled = self.optimizer.scale_loss(loss / _replicas())
+        return result, tape.gradient(scaled, self.trainable_weights)
 
     # ----------------------------------------------------------------------------------------- helpers
     @staticmethod
@@ -239,43 +338,54 @@ class AdvModel(keras.Model):
             raise ValueError(
                 "AdvModel needs labels: pass `(x, y)` to fit/evaluate. Received: y=None"
             )
+        if y.shape.rank is not None and y.shape.rank >= 2 and y.shape[-1] != 1:
+            raise ValueError(
+                "`y` must hold integer class indices, not one-hot vectors (use "
+                "`np.argmax(y, axis=-1)`). Received: y with shape "
+                f"{tuple(y.shape.as_list())}"
+            )
         x = tf.cast(x, tf.float32)
-        y = tf.reshape(tf.cast(y, tf.int32), [-1])
-        with tf.control_dependencies(validation.graph_assert_images(x, "x")):
+        checks = validation.graph_assert_images(x, "x")
+        if y.dtype.is_floating:
+            checks += validation.graph_assert_integer_values(y, "y")
+        with tf.control_dependencies(checks):
             x = tf.identity(x)
+            y = tf.reshape(tf.cast(y, tf.int32), [-1])
         return x, y, sample_weight
 
-    def _update_extras(self, outputs, sample_weight):
-        logs = {}
-        for name, tracker in self.extra_trackers.items():
-            if name in outputs:
-                tracker.update_state(tf.cast(outputs[name], tf.float32))
-        return logs
+    def _check_result(self, result):
+        if not isinstance(result, LossResult):
+            raise TypeError(
+                f"{type(self).__name__}.compute_adv_loss must return a tfadv.LossResult. "
+                f"Received: {type(result).__name__}"
+            )
+        unknown = sorted(set(result.extras) - set(self.extra_trackers))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}.compute_adv_loss returned extras that are not in its "
+                f"`extra_metrics` {list(self.extra_metrics)}. Received: {unknown}"
+            )
 
     def train_step(self, data):
         x, y, sample_weight = self._prepare(data)
         adv = self.generate_adversarial(x, y, self.current_eps())
-        with tf.GradientTape() as tape:
-            loss, outputs = self.compute_adv_loss(x, y, adv, sample_weight)
-            scaled = self.optimizer.scale_loss(loss / _replicas())
-        trainable = self.trainable_weights
-        grads = tape.gradient(scaled, trainable)
-        self.optimizer.apply_gradients(zip(grads, trainable))
+        result, grads = self.compute_gradients(x, y, adv, sample_weight)
+        self._check_result(result)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
 
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        self.loss_tracker.update_state(result.loss, sample_weight=tf.shape(x)[0])
         self.clean_accuracy_tracker.update_state(y, adv.clean_logits, sample_weight)
-        adv_weight = outputs.get("adv_weight")
+        adv_weight = result.adv_weight
         if sample_weight is not None:
             sw = tf.reshape(tf.cast(sample_weight, tf.float32), [-1])
             adv_weight = sw if adv_weight is None else adv_weight * sw
         self.adv_accuracy_tracker.update_state(
-            y, tf.cast(outputs["adv_logits"], tf.float32), adv_weight
+            y, tf.cast(result.adv_logits, tf.float32), adv_weight
         )
         self.grad_evals_tracker.update_state(adv.info["grad_evals"])
-        self._update_extras(outputs, sample_weight)
-        if self._compile_metrics is not None:
-            self._compile_metrics.update_state(y, adv.clean_logits, sample_weight)
-        return self.get_metrics_result()
+        for name, value in result.extras.items():
+            self.extra_trackers[name].update_state(tf.cast(value, tf.float32))
+        return self.compute_metrics(x, y, adv.clean_logits, sample_weight)
 
     def test_step(self, data):
         x, y, sample_weight = self._prepare(data)
@@ -285,19 +395,17 @@ class AdvModel(keras.Model):
             + validation.graph_assert_logits(logits, "classifier")
         ):
             loss = self.reduce_loss(per_example_ce(logits, y), sample_weight)
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        self.loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
         self.clean_accuracy_tracker.update_state(y, logits, sample_weight)
-        results = {"loss": self._loss_tracker.result()}
-        results["clean_accuracy"] = self.clean_accuracy_tracker.result()
         if self.eval_attack is not None:
             x_adv = self.eval_attack(self.classifier, x, y)
             adv_logits = model_logits(self.classifier, x_adv)
             self.adv_accuracy_tracker.update_state(y, adv_logits, sample_weight)
-            results["adv_accuracy"] = self.adv_accuracy_tracker.result()
-        if self._compile_metrics is not None:
-            self._compile_metrics.update_state(y, logits, sample_weight)
-            results.update(self._compile_metrics.result())
-        return results
+        results = self.compute_metrics(x, y, logits, sample_weight)
+        skip = {self.grad_evals_tracker.name, *self.extra_trackers}
+        if self.eval_attack is None:
+            skip.add(self.adv_accuracy_tracker.name)
+        return {name: value for name, value in results.items() if name not in skip}
 
     def predict_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)

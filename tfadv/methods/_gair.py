@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from tfadv.adv_model import per_example_ce
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
+from tfadv.loss_result import LossResult
 from tfadv.schedules.schedule import Schedule
 from tfadv.utils import validation
 
@@ -18,6 +19,8 @@ WEIGHT_FUNCTIONS = ("tanh", "sigmoid", "discrete")
 def check_schedule_or_number(name, value, *, integer=False, minimum=None, allow_inf=False):
     """A hyperparameter given as a `tfadv.schedules.Schedule` or a plain number (a constant)."""
     if isinstance(value, Schedule):
+        if minimum is not None and value.bounds()[0] < minimum:
+            raise ValueError(f"`{name}` must stay >= {minimum}. Received: {name}={value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(
@@ -131,7 +134,9 @@ class GAIRWeighting:
         kappa = adv.info["kappa"]
         weights, raw = self.compute_weights(kappa)
         loss = self.reduce_loss(weights * per_example_ce(adv_logits, y), sample_weight)
-        return loss, {"adv_logits": adv_logits, "mean_kappa": kappa, "mean_weight": raw}
+        return LossResult(
+            adv_logits=adv_logits, loss=loss, extras={"mean_kappa": kappa, "mean_weight": raw}
+        )
 
     def get_config(self):
         config = super().get_config()

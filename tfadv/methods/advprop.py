@@ -6,7 +6,9 @@ import tensorflow as tf
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks.attack import AttackResult, model_logits
 from tfadv.attacks.pgd import PGD
+from tfadv.loss_result import LossResult
 from tfadv.utils import validation
+from tfadv.utils.registry import Knob
 
 COMBINE = ("mean", "sum")
 
@@ -85,7 +87,14 @@ class AdvProp(AdvModel):
         CVPR 2020.
     """
 
+    registry_name = "advprop"
     extra_metrics = ("clean_loss", "adv_loss")
+    knobs = {"combine": Knob(str, "mean", "mean | sum of the two losses", choices=COMBINE)}
+    builder_options = {"dual_bn": True}
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        return {"attack": budget.pgd(), "seed": budget.seed, **values}
 
     def __init__(self, classifier, attack=None, *, combine="mean", seed=None, **kwargs):
         if attack is None:
@@ -132,8 +141,7 @@ class AdvProp(AdvModel):
         if self.combine == "mean":
             per_example = 0.5 * per_example
         loss = self.reduce_loss(per_example, sample_weight)
-        outputs = {"adv_logits": adv_logits, "clean_loss": clean_ce, "adv_loss": adv_ce}
-        return loss, outputs
+        return LossResult(loss, adv_logits, extras={"clean_loss": clean_ce, "adv_loss": adv_ce})
 
     def get_config(self):
         config = super().get_config()

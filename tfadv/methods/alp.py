@@ -4,7 +4,9 @@ import keras
 import tensorflow as tf
 
 from tfadv.adv_model import AdvModel, per_example_ce
+from tfadv.loss_result import LossResult
 from tfadv.utils import validation
+from tfadv.utils.registry import Knob
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -43,6 +45,14 @@ class ALP(AdvModel):
         Kannan, Kurakin, Goodfellow, "Adversarial Logit Pairing", arXiv 1803.06373, 2018.
     """
 
+    registry_name = "alp"
+    extra_metrics = ("logit_pairing",)
+    knobs = {
+        "lambda_": Knob(float, 0.5, "logit-pairing weight", minimum=0.0),
+        "clean_weight": Knob(float, 0.5, "weight of the clean cross-entropy", 0.0, 1.0),
+        "label_smoothing": Knob(float, 0.1, "label smoothing of both cross-entropies", 0.0, 0.999),
+    }
+
     def __init__(
         self,
         classifier,
@@ -69,9 +79,7 @@ class ALP(AdvModel):
         ce += (1.0 - self.clean_weight) * per_example_ce(adv_logits, y, self.label_smoothing)
         pairing = tf.reduce_mean(tf.square(clean_logits - adv_logits), axis=-1)
         loss = self.reduce_loss(ce + self.lambda_ * pairing, sample_weight)
-        return loss, {"adv_logits": adv_logits, "logit_pairing": pairing}
-
-    extra_metrics = ("logit_pairing",)
+        return LossResult(loss, adv_logits, extras={"logit_pairing": pairing})
 
     def get_config(self):
         config = super().get_config()

@@ -5,7 +5,9 @@ import tensorflow as tf
 
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks.attack import AttackResult
+from tfadv.loss_result import LossResult
 from tfadv.utils import validation
+from tfadv.utils.registry import Knob
 
 MODES = ("weighted", "batches", "examples")
 
@@ -50,6 +52,19 @@ class CleanAdvMix(AdvModel):
         Kurakin, Goodfellow, Bengio, "Adversarial Machine Learning at Scale", ICLR 2017;
         Xie and Yuille, "Intriguing Properties of Adversarial Training at Scale", ICLR 2020.
     """
+
+    registry_name = "clean_adv_mix"
+    knobs = {
+        "mode": Knob(str, "weighted", "weighted | batches | examples", choices=MODES),
+        "clean_weight": Knob(float, 0.5, "weight of the clean loss (weighted mode)", 0.0, 1.0),
+        "clean_fraction": Knob(
+            float, None, "share of clean batches/examples (default 0.05 / 0.5)", 0.0, 1.0
+        ),
+    }
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        return {"attack": budget.pgd(), "seed": budget.seed, **values}
 
     def __init__(
         self,
@@ -116,10 +131,10 @@ class CleanAdvMix(AdvModel):
             per_example = self.clean_weight * per_example_ce(clean_logits, y) + (
                 1.0 - self.clean_weight
             ) * per_example_ce(adv_logits, y)
-            return self.reduce_loss(per_example, sample_weight), {"adv_logits": adv_logits}
+            return LossResult(self.reduce_loss(per_example, sample_weight), adv_logits)
         logits = self.classifier(adv.x_adv, training=True)
         loss = self.reduce_loss(per_example_ce(logits, y), sample_weight)
-        return loss, {"adv_logits": logits, "adv_weight": 1.0 - adv.info["clean_mask"]}
+        return LossResult(loss, logits, adv_weight=1.0 - adv.info["clean_mask"])
 
     def get_config(self):
         config = super().get_config()

@@ -5,6 +5,7 @@ import keras
 from tfadv.adv_model import AdvModel
 from tfadv.attacks.fgsm import FGSM
 from tfadv.utils import validation
+from tfadv.utils.registry import Knob
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -40,6 +41,13 @@ class FastAT(AdvModel):
     Reference:
         Wong, Rice, Kolter, "Fast is better than free: Revisiting adversarial training", ICLR 2020.
     """
+
+    registry_name = "fast_at"
+    knobs = {"alpha_ratio": Knob(float, 1.25, "FGSM step / eps", minimum=0.0)}
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        return {"eps": budget.eps, "norm": budget.norm, "seed": budget.seed, **values}
 
     def __init__(
         self,

@@ -7,6 +7,7 @@ from tfadv.adv_model import AdvModel
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
 from tfadv.methods import _gair
 from tfadv.schedules.piecewise_constant import PiecewiseConstant
+from tfadv.utils.registry import Knob
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -62,7 +63,13 @@ class FAT(AdvModel):
         Adversarial Learning Stronger", ICML 2020.
     """
 
+    registry_name = "fat"
     extra_metrics = ("mean_kappa",)
+    knobs = {"tau": Knob(int, 1, "early-stopping budget (fixed over training)", minimum=0)}
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        return {"attack": budget.early_stopped(values["tau"]), "tau_schedule": values["tau"]}
 
     def __init__(self, classifier, attack=None, *, tau_schedule=None, **kwargs):
         if attack is None:
@@ -95,9 +102,9 @@ class FAT(AdvModel):
         return self.attack.run(self.classifier, x, y, eps=eps, tau=self.current_tau())
 
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
-        loss, outputs = super().compute_adv_loss(x, y, adv, sample_weight)
-        outputs["mean_kappa"] = adv.info["kappa"]
-        return loss, outputs
+        result = super().compute_adv_loss(x, y, adv, sample_weight)
+        result.extras["mean_kappa"] = adv.info["kappa"]
+        return result
 
     def get_config(self):
         config = super().get_config()

@@ -3,10 +3,12 @@
 import keras
 
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
+from tfadv.loss_result import LossResult
 from tfadv.methods.fat import FAT
 from tfadv.methods.trades import check_kl_attack, trades_terms
 from tfadv.schedules.piecewise_constant import PiecewiseConstant
 from tfadv.utils import validation
+from tfadv.utils.registry import Knob
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -59,7 +61,17 @@ class FATTRADES(FAT):
         between Robustness and Accuracy", ICML 2019.
     """
 
+    registry_name = "fat_trades"
     extra_metrics = ("mean_kappa", "natural_loss", "robust_loss")
+    knobs = {
+        "beta": Knob(float, 1.0, "weight of the KL term (TRADES' MNIST script: 1.0)", minimum=0.0),
+        "tau": Knob(int, 1, "early-stopping budget (fixed over training)", minimum=0),
+    }
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        attack = budget.early_stopped(values["tau"], random_init="normal", loss="kl")
+        return {"attack": attack, "beta": values["beta"], "tau_schedule": values["tau"]}
 
     def __init__(self, classifier, attack=None, *, beta=6.0, tau_schedule=None, **kwargs):
         if attack is None:
@@ -81,13 +93,8 @@ class FATTRADES(FAT):
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
         natural, robust, adv_logits = trades_terms(self.classifier, x, adv.x_adv, y)
         loss = self.reduce_loss(natural + self.beta * robust, sample_weight)
-        outputs = {
-            "adv_logits": adv_logits,
-            "mean_kappa": adv.info["kappa"],
-            "natural_loss": natural,
-            "robust_loss": robust,
-        }
-        return loss, outputs
+        extras = {"mean_kappa": adv.info["kappa"], "natural_loss": natural, "robust_loss": robust}
+        return LossResult(loss, adv_logits, extras=extras)
 
     def get_config(self):
         config = super().get_config()

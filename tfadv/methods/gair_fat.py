@@ -6,6 +6,7 @@ from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
 from tfadv.methods import _gair
 from tfadv.methods.fat import FAT
 from tfadv.schedules.piecewise_constant import PiecewiseConstant
+from tfadv.utils.registry import Knob
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -65,7 +66,22 @@ class GAIRFAT(_gair.GAIRWeighting, FAT):
         Adversarial Learning Stronger", ICML 2020.
     """
 
+    registry_name = "gair_fat"
     extra_metrics = ("mean_kappa", "mean_weight")
+    knobs = {
+        "tau": Knob(int, 1, "early-stopping budget (fixed over training)", minimum=0),
+        "lambda_": Knob(float, 0.0, "GAIR lambda", allow_inf=True),
+        "begin_epoch": Knob(int, 0, "0-based epoch at which reweighting starts", minimum=0),
+    }
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        return {
+            "attack": budget.early_stopped(values["tau"]),
+            "tau_schedule": values["tau"],
+            "lambda_schedule": values["lambda_"],
+            "begin_epoch": values["begin_epoch"],
+        }
 
     def __init__(
         self,

@@ -5,6 +5,7 @@ import keras
 from tfadv.adv_model import AdvModel
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
 from tfadv.methods import _gair
+from tfadv.utils.registry import Knob
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -75,7 +76,20 @@ class GAIRAT(_gair.GAIRWeighting, AdvModel):
         Adversarial Training", ICLR 2021.
     """
 
+    registry_name = "gairat"
     extra_metrics = ("mean_kappa", "mean_weight")
+    knobs = {
+        "lambda_": Knob(float, -1.0, "GAIR lambda", allow_inf=True),
+        "begin_epoch": Knob(int, 0, "0-based epoch at which reweighting starts", minimum=0),
+    }
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        return {
+            "attack": budget.early_stopped(),
+            "lambda_schedule": values["lambda_"],
+            "begin_epoch": values["begin_epoch"],
+        }
 
     def __init__(
         self,

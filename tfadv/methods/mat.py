@@ -6,7 +6,9 @@ import tensorflow as tf
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks.attack import Attack, AttackResult
 from tfadv.attacks.pgd import PGD
+from tfadv.loss_result import LossResult
 from tfadv.utils import validation
+from tfadv.utils.registry import Knob
 
 STRATEGIES = ("rand", "max", "avg")
 
@@ -46,6 +48,22 @@ class MAT(AdvModel):
         Araujo, Meunier, Pinot, Negrevergne, "Advocating for Multiple Defense Strategies against
         Adversarial Examples", ECML workshops 2020.
     """
+
+    registry_name = "mat"
+    extra_metrics = ("l2_share",)
+    knobs = {
+        "l2_eps": Knob(float, 2.0, "radius of the l2 attack", minimum=0.0),
+        "strategy": Knob(str, "rand", "rand | max | avg", choices=("rand", "max", "avg")),
+    }
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        return {
+            "linf_attack": budget.pgd(),
+            "l2_attack": budget.pgd(eps=values["l2_eps"], norm="l2"),
+            "strategy": values["strategy"],
+            "seed": budget.seed,
+        }
 
     def __init__(
         self, classifier, linf_attack=None, l2_attack=None, *, strategy="rand", seed=None, **kwargs
@@ -111,18 +129,16 @@ class MAT(AdvModel):
         info = {"grad_evals": grad_evals, "l2_share": tf.cast(use_l2, tf.float32)}
         return AttackResult(x_adv, inf_res.clean_logits, info)
 
-    extra_metrics = ("l2_share",)
-
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
         if self.strategy != "avg":
             logits = self.classifier(adv.x_adv, training=True)
             loss = self.reduce_loss(per_example_ce(logits, y), sample_weight)
-            return loss, {"adv_logits": logits, "l2_share": adv.info["l2_share"]}
+            return LossResult(loss, logits, extras={"l2_share": adv.info["l2_share"]})
         both = self.classifier(tf.concat([adv.x_adv, adv.info["x_adv_l2"]], axis=0), training=True)
         inf_logits, l2_logits = tf.split(both, 2, axis=0)
         per_example = 0.5 * (per_example_ce(inf_logits, y) + per_example_ce(l2_logits, y))
-        outputs = {"adv_logits": inf_logits, "l2_share": tf.constant(0.5)}
-        return self.reduce_loss(per_example, sample_weight), outputs
+        loss = self.reduce_loss(per_example, sample_weight)
+        return LossResult(loss, inf_logits, extras={"l2_share": tf.constant(0.5)})
 
     def get_config(self):
         config = super().get_config()

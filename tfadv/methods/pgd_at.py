@@ -37,6 +37,8 @@ class PGDAT(AdvModel):
         Attacks", ICLR 2018.
     """
 
+    registry_name = "pgdat"
+
     def __init__(self, classifier, attack=None, **kwargs):
         if attack is None:
             attack = PGD(eps=0.3, step_size=0.01, steps=40)

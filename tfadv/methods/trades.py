@@ -6,7 +6,9 @@ import tensorflow as tf
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks.attack import Attack
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
+from tfadv.loss_result import LossResult
 from tfadv.utils import validation
+from tfadv.utils.registry import Knob
 
 
 def check_kl_attack(method, attack):
@@ -92,7 +94,15 @@ class TRADES(AdvModel):
         Robustness and Accuracy", ICML 2019.
     """
 
+    registry_name = "trades"
     extra_metrics = ("natural_loss", "robust_loss")
+    knobs = {
+        "beta": Knob(float, 1.0, "weight of the KL term (TRADES' MNIST script: 1.0)", minimum=0.0)
+    }
+
+    @classmethod
+    def knob_arguments(cls, budget, values):
+        return {"attack": budget.early_stopped(random_init="normal", loss="kl"), **values}
 
     def __init__(self, classifier, attack=None, *, beta=6.0, **kwargs):
         if attack is None:
@@ -112,8 +122,7 @@ class TRADES(AdvModel):
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
         natural, robust, adv_logits = trades_terms(self.classifier, x, adv.x_adv, y)
         loss = self.reduce_loss(natural + self.beta * robust, sample_weight)
-        outputs = {"adv_logits": adv_logits, "natural_loss": natural, "robust_loss": robust}
-        return loss, outputs
+        return LossResult(loss, adv_logits, extras={"natural_loss": natural, "robust_loss": robust})
 
     def get_config(self):
         config = super().get_config()

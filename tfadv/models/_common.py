@@ -9,7 +9,11 @@ from tfadv.layers.gaussian_noise_injection import GaussianNoiseInjection
 from tfadv.layers.noisy_conv2d import NoisyConv2D
 from tfadv.layers.noisy_dense import NoisyDense
 from tfadv.layers.non_local_denoising import NonLocalDenoising
+from tfadv.utils.registry import Registry
 from tfadv.utils.validation import check_choice, check_number
+
+#: Every model builder of the zoo, by name (`tfadv.models.get("wide_resnet")`).
+MODELS = Registry("model", package="tfadv.models")
 
 # PyTorch's BatchNorm2d defaults (its momentum=0.1 is Keras's momentum=0.9): every CIFAR reference
 # architecture here comes from a PyTorch code base.

@@ -6,6 +6,7 @@ from tfadv.models import _common
 from tfadv.utils.validation import check_number
 
 
+@_common.MODELS.register
 def compact_cnn(
     *,
     input_shape=(28, 28, 1),

@@ -5,6 +5,7 @@ import keras
 from tfadv.models import _common
 
 
+@_common.MODELS.register
 def madry_cnn(
     *,
     input_shape=(28, 28, 1),

@@ -8,6 +8,7 @@ from tfadv.utils.validation import check_number
 _STAGES = ((64, 1), (128, 2), (256, 2), (512, 2))
 
 
+@_common.MODELS.register
 def preact_resnet18(
     *,
     input_shape=(32, 32, 3),

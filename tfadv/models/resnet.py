@@ -8,6 +8,7 @@ from tfadv.utils.validation import check_choice, check_number
 _STAGE_FILTERS = (16, 32, 64)
 
 
+@_common.MODELS.register
 def resnet(
     depth=20,
     *,

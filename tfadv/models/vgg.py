@@ -9,6 +9,7 @@ from tfadv.utils.validation import check_number
 _VGG11 = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 
 
+@_common.MODELS.register
 def vgg11(
     *,
     input_shape=(32, 32, 3),

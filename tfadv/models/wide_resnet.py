@@ -17,6 +17,7 @@ def _blocks_per_stage(depth):
     )
 
 
+@_common.MODELS.register
 def wide_resnet(
     depth=34,
     width=10,

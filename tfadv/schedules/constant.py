@@ -27,5 +27,8 @@ class Constant(Schedule):
     def value(self, progress):
         return tf.constant(self.constant, tf.float32) + 0.0 * progress
 
+    def bounds(self):
+        return self.constant, self.constant
+
     def get_config(self):
         return {"value": self.constant}

@@ -41,6 +41,9 @@ class LinearRamp(Schedule):
         fraction = tf.clip_by_value((progress - self.begin_epoch) / self.ramp_epochs, 0.0, 1.0)
         return self.start + (self.end - self.start) * fraction
 
+    def bounds(self):
+        return min(self.start, self.end), max(self.start, self.end)
+
     def get_config(self):
         return {
             "start": self.start,

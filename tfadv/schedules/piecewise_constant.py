@@ -54,5 +54,8 @@ class PiecewiseConstant(Schedule):
         passed = tf.floor(progress) >= tf.constant(self.boundaries, tf.float32)
         return tf.gather(table, tf.reduce_sum(tf.cast(passed, tf.int32)))
 
+    def bounds(self):
+        return min(self.values), max(self.values)
+
     def get_config(self):
         return {"boundaries": list(self.boundaries), "values": list(self.values)}

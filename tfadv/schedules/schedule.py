@@ -18,7 +18,11 @@ class Schedule:
         return self.value(tf.cast(progress, tf.float32))
 
     def value(self, progress):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement `value(progress)`.")
+
+    def bounds(self):
+        """`(lowest, highest)` value the schedule ever takes (used to validate it up front)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `bounds()`.")
 
     def get_config(self):
         raise NotImplementedError

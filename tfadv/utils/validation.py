@@ -76,7 +76,10 @@ def check_images(x, name="x"):
     if not np.issubdtype(array.dtype, np.number):
         raise TypeError(f"`{name}` must be a numeric array. Received: {name}.dtype={array.dtype}")
     if array.size == 0:
-        return
+        raise ValueError(
+            f"`{name}` is empty: pass at least one image. Received: {name} of shape "
+            f"{tuple(array.shape)}"
+        )
     if np.isnan(array).any():
         raise ValueError(
             f"`{name}` contains NaN values; images must be finite and in [0, 1]. "
@@ -183,6 +186,22 @@ def graph_assert_labels(y, num_classes, name="y"):
                 tf.reduce_min(y),
                 ", max=",
                 tf.reduce_max(y),
+            ],
+        )
+    ]
+
+
+def graph_assert_integer_values(y, name="y"):
+    """In-graph check that float labels hold whole numbers (class indices, not 3.5)."""
+    y = tf.convert_to_tensor(y)
+    bad = tf.boolean_mask(y, tf.not_equal(y, tf.round(y)))
+    return [
+        tf.debugging.Assert(
+            tf.equal(tf.size(bad), 0),
+            [
+                f"{GRAPH_ERROR_MARKER}: `{name}` must hold integer class indices. Received: "
+                f"{name} with non-integer values such as",
+                bad[:3],
             ],
         )
     ]
