@@ -24,12 +24,12 @@ class AdvHyperModel(keras_tuner.HyperModel):
 
     `build(hp)` reads one trial's knobs (training `eps`, `learning_rate`, model `width` / `depth`,
     `noise_stddev`, `pni` and the method's own knobs) and returns a compiled `tfadv.AdvModel`
-    subclass: the method named by the space, wrapping the space's `tfadv.models` builder, trained
-    with an `attack_steps`-step attack at the trial's `eps` (PGD for PGD-AT, ALP, CleanAdvMix and
-    MAT; FGSM with random start for Fast-AT; the early-stopped PGD of FAT, GAIRAT and TRADES with
-    the settings their constructors require), reached through a `tfadv.schedules.LinearRamp`
-    warm-up over `ramp_epochs`, and Adam at the trial's learning rate. Step sizes are
-    `2.5 * eps / attack_steps` (Madry et al.).
+    subclass: the method named by the space, built by its registry entry
+    (`tfadv.methods.get(method).from_knobs`) around the space's `tfadv.models` builder, trained
+    with an `attack_steps`-step attack at the trial's `eps` (`tfadv.AttackBudget`: each method
+    picks its own attack from it), reached through a `tfadv.schedules.LinearRamp` warm-up over
+    `ramp_epochs`, and Adam at the trial's learning rate. Step sizes are `2.5 * eps /
+    attack_steps` (Madry et al.).
 
     `fit(hp, model, ...)` adds a `tfadv.evaluation.RobustEvaluation` callback (and a
     `tfadv.tuning.WeightedAccuracy` one when `objective_clean_weight > 0`) in front of the tuner's
@@ -203,9 +203,15 @@ class AdvHyperModel(keras_tuner.HyperModel):
 
     # -------------------------------------------------------------------------------- the builders
     def build_classifier(self, values):
-        """The space's `tfadv.models` builder called with a trial's model knobs."""
+        """The space's `tfadv.models` builder called with a trial's model knobs.
+
+        The method's `builder_options` are added (AdvProp builds with `dual_bn=True`).
+        """
+        from tfadv.methods import METHODS
+
         builder = model_builder(self.space.model)
         kwargs = {"input_shape": self.input_shape, "num_classes": self.num_classes}
+        kwargs.update(METHODS.get(self.space.method).builder_options)
         for name in ("width", "depth"):
             if values.get(name) is not None:
                 kwargs[name] = values[name]
@@ -216,89 +222,18 @@ class AdvHyperModel(keras_tuner.HyperModel):
         return builder(**kwargs)
 
     def build_method(self, classifier, values):
-        """The space's method wrapping `classifier`, with its training attack and warm-up."""
-        from tfadv import attacks, methods, schedules
+        """The space's method wrapping `classifier`, built from the registry with its knobs."""
+        from tfadv import AttackBudget, schedules
+        from tfadv.methods import METHODS
 
-        eps, steps, method = values["eps"], self.attack_steps, self.space.method
-        step_size = 2.5 * eps / steps if eps > 0 else 1e-3  # a zero radius makes any step moot
+        method = METHODS.get(self.space.method)
+        eps = values["eps"]
         schedule = None
         if self.ramp_epochs > 0 and eps > 0:
             schedule = schedules.LinearRamp(0.0, eps, ramp_epochs=self.ramp_epochs)
-        common = {"eps_schedule": schedule}
-
-        def pgd():
-            return attacks.PGD(eps=eps, step_size=step_size, steps=steps, seed=self.seed)
-
-        def early_stopped(tau, random_init="uniform", loss="ce"):
-            return attacks.EarlyStoppedPGD(
-                eps=eps,
-                step_size=step_size,
-                steps=steps,
-                tau=tau,
-                random_init=random_init,
-                omega=0.0,
-                loss=loss,
-                seed=self.seed,
-            )
-
-        if method == "pgdat":
-            return methods.PGDAT(classifier, attack=pgd(), **common)
-        if method == "fast_at":
-            return methods.FastAT(
-                classifier, eps=eps, alpha_ratio=values["alpha_ratio"], seed=self.seed, **common
-            )
-        if method == "trades":
-            attack = early_stopped(steps, random_init="normal", loss="kl")
-            return methods.TRADES(classifier, attack=attack, beta=values["beta"], **common)
-        if method == "fat":
-            return methods.FAT(
-                classifier,
-                attack=early_stopped(values["tau"]),
-                tau_schedule=values["tau"],
-                **common,
-            )
-        if method == "gairat":
-            return methods.GAIRAT(
-                classifier,
-                attack=early_stopped(steps),
-                lambda_schedule=values["lambda_"],
-                begin_epoch=values["begin_epoch"],
-                **common,
-            )
-        if method == "alp":
-            return methods.ALP(
-                classifier,
-                attack=pgd(),
-                lambda_=values["lambda_"],
-                clean_weight=values["clean_weight"],
-                **common,
-            )
-        if method == "clean_adv_mix":
-            return methods.CleanAdvMix(
-                classifier, attack=pgd(), clean_weight=values["clean_weight"], **common
-            )
-        if method == "mat":
-            l2_eps = values["l2_eps"]
-            l2 = attacks.PGD(
-                eps=l2_eps, step_size=2.5 * l2_eps / steps if l2_eps > 0 else None, steps=steps,
-                norm="l2", seed=self.seed,
-            )  # fmt: skip
-            return methods.MAT(classifier, linf_attack=pgd(), l2_attack=l2, **common)
-        if method == "fat_trades":
-            attack = early_stopped(values["tau"], random_init="normal", loss="kl")
-            return methods.FATTRADES(
-                classifier, attack=attack, beta=values["beta"], tau_schedule=values["tau"], **common
-            )
-        if method == "gair_fat":
-            return methods.GAIRFAT(
-                classifier,
-                attack=early_stopped(values["tau"]),
-                tau_schedule=values["tau"],
-                lambda_schedule=values["lambda_"],
-                begin_epoch=values["begin_epoch"],
-                **common,
-            )
-        raise ValueError(f"Unknown method. Received: method={method!r}")  # unreachable
+        budget = AttackBudget(eps=eps, steps=self.attack_steps, seed=self.seed)
+        knobs = {name: values[name] for name in method.knobs if name in values}
+        return method.from_knobs(classifier, budget=budget, eps_schedule=schedule, **knobs)
 
     # -------------------------------------------------------------------------------- serialisation
     def get_config(self):

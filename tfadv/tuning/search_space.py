@@ -3,81 +3,68 @@
 import copy
 import inspect
 import math
-import numbers
+from collections.abc import Mapping
 
 from tfadv.utils import validation
 from tfadv.utils.json_io import JsonMixin
+from tfadv.utils.registry import Knob
 
-#: Knobs every method has: `(type, minimum, maximum, default, help)`. A `None` default means
-#: "the model builder's own default".
+#: Knobs every method has. A `None` default means "the model builder's own default".
 COMMON_KNOBS = {
-    "eps": (float, 0.0, None, 0.3, "training l-inf radius"),
-    "learning_rate": (float, 0.0, None, 1e-3, "Adam learning rate (> 0)"),
-    "width": (int, 1, None, None, "model width (builders with a `width` argument)"),
-    "depth": (int, 1, None, None, "model depth (builders with a `depth` argument)"),
-    "noise_stddev": (float, 0.0, None, 0.0, "input Gaussian noise injection, 0 for none"),
-    "pni": (bool, None, None, False, "parametric noise injection layers"),
+    "eps": Knob(float, 0.3, "training l-inf radius", minimum=0.0),
+    "learning_rate": Knob(float, 1e-3, "Adam learning rate (> 0)", minimum=0.0),
+    "width": Knob(int, None, "model width (builders with a `width` argument)", minimum=1),
+    "depth": Knob(int, None, "model depth (builders with a `depth` argument)", minimum=1),
+    "noise_stddev": Knob(float, 0.0, "input Gaussian noise injection, 0 for none", minimum=0.0),
+    "pni": Knob(bool, False, "parametric noise injection layers"),
 }
 
-#: The method's own knobs, by method name: `(type, minimum, maximum, default, help)`.
-METHOD_KNOBS = {
-    "pgdat": {},
-    "fast_at": {"alpha_ratio": (float, 0.0, None, 1.25, "FGSM step / eps")},
-    "trades": {"beta": (float, 0.0, None, 1.0, "weight of the KL term (TRADES' MNIST 1.0)")},
-    "fat": {"tau": (int, 0, None, 1, "early-stopping budget (fixed over training)")},
-    "gairat": {
-        "lambda_": (float, None, None, -1.0, "GAIR lambda"),
-        "begin_epoch": (int, 0, None, 0, "0-based epoch at which reweighting starts"),
-    },
-    "alp": {
-        "lambda_": (float, 0.0, None, 0.5, "logit-pairing weight"),
-        "clean_weight": (float, 0.0, 1.0, 0.5, "weight of the clean cross-entropy"),
-    },
-    "clean_adv_mix": {"clean_weight": (float, 0.0, 1.0, 0.5, "weight of the clean loss")},
-    "mat": {"l2_eps": (float, 0.0, None, 2.0, "radius of the l2 attack")},
-    "fat_trades": {
-        "beta": (float, 0.0, None, 1.0, "weight of the KL term"),
-        "tau": (int, 0, None, 1, "early-stopping budget"),
-    },
-    "gair_fat": {
-        "tau": (int, 0, None, 1, "early-stopping budget"),
-        "lambda_": (float, None, None, 0.0, "GAIR lambda"),
-        "begin_epoch": (int, 0, None, 0, "0-based epoch at which reweighting starts"),
-    },
-}
 
-#: Class names (lower case, no underscores) accepted as method names.
-_ALIASES = {name.replace("_", ""): name for name in METHOD_KNOBS}
-_ALIASES.update(fastat="fast_at", cleanadvmix="clean_adv_mix", fattrades="fat_trades")
-_ALIASES.update(gairfat="gair_fat")
+class _MethodKnobs(Mapping):
+    """`METHOD_KNOBS[name]`: each registered method's own knobs, read from `tfadv.methods`."""
+
+    def __getitem__(self, name):
+        from tfadv.methods import METHODS
+
+        return dict(METHODS.get(name).knobs)
+
+    def __iter__(self):
+        from tfadv.methods import METHODS
+
+        return iter(METHODS.names())
+
+    def __len__(self):
+        from tfadv.methods import METHODS
+
+        return len(METHODS)
+
+
+#: The method's own knobs, by registered method name (`tfadv.methods.METHODS`).
+METHOD_KNOBS = _MethodKnobs()
 
 _SAMPLINGS = ("linear", "log", "reverse_log")
 _RANGE_KEYS = {"min", "max", "step", "sampling"}
 
 
 def canonical_method(method):
-    """Returns the snake-case method name for `"trades"`, `"TRADES"`, `"FastAT"`, ...
+    """Returns the registered method name for `"trades"`, `"TRADES"`, `"FastAT"`, ...
 
     Raises `ValueError` (quoting the received value) for an unknown method.
     """
-    key = method.lower().replace("_", "") if isinstance(method, str) else None
-    if key not in _ALIASES:
-        raise ValueError(
-            f"Unknown method; choose one of {sorted(METHOD_KNOBS)}. Received: method={method!r}"
-        )
-    return _ALIASES[key]
+    from tfadv.methods import METHODS
+
+    return METHODS.canonical(method)
 
 
 def model_builder(model):
     """Returns the `tfadv.models` builder called `model`, or raises `ValueError`."""
-    from tfadv import models
+    from tfadv.models import MODELS
 
-    if not isinstance(model, str) or model not in models.__all__:
+    if not isinstance(model, str) or model not in MODELS.names():
         raise ValueError(
-            f"Unknown model builder; choose one of {sorted(models.__all__)}. "
-            f"Received: model={model!r}"
+            f"Unknown model builder; choose one of {MODELS.names()}. Received: model={model!r}"
         )
-    return getattr(models, model)
+    return MODELS.get(model)
 
 
 class SearchSpace(JsonMixin):
@@ -91,12 +78,10 @@ class SearchSpace(JsonMixin):
     `learning_rate` (Adam), `width` and `depth` (only for builders that take them: `compact_cnn`,
     `wide_resnet`, `preact_resnet18`, `vgg11` have a `width`; `resnet` and `wide_resnet` a
     `depth`), `noise_stddev` (input `GaussianNoiseInjection`, 0 for none) and `pni` (parametric
-    noise injection). The method's own knobs: `pgdat`: none; `fast_at`: `alpha_ratio`; `trades`:
-    `beta`; `fat`: `tau`; `gairat`: `lambda_`, `begin_epoch`; `alp`: `lambda_`, `clean_weight`;
-    `clean_adv_mix`: `clean_weight`; `mat`: `l2_eps`; `fat_trades`: `beta`, `tau`; `gair_fat`:
-    `tau`, `lambda_`, `begin_epoch`. Knobs left out take their defaults (`eps=0.3`,
-    `learning_rate=1e-3`, no noise, the builder's width and depth, TRADES `beta=1.0` as in its
-    MNIST script, FAT `tau=1`, GAIRAT `lambda_=-1.0` and `begin_epoch=0`, ALP `lambda_=0.5`).
+    noise injection). The method's own knobs are the ones it declares in the method registry
+    (`tfadv.methods.get(method).knobs`, e.g. TRADES' `beta`, FAT's `tau`, GAIRAT's `lambda_` and
+    `begin_epoch`); knobs left out take their registry defaults (`eps=0.3`, `learning_rate=1e-3`,
+    no noise, the builder's width and depth).
 
     A knob's value is one of:
 
@@ -162,7 +147,7 @@ class SearchSpace(JsonMixin):
 
     @staticmethod
     def available_knobs(method, model=None):
-        """The knobs of `method` (and `model`): a dict name -> `(type, min, max, default, help)`."""
+        """The knobs of `method` (and `model`): a dict name -> `tfadv.utils.registry.Knob`."""
         method = canonical_method(method)
         knobs = dict(COMMON_KNOBS)
         if model is not None:
@@ -190,8 +175,8 @@ class SearchSpace(JsonMixin):
             A dict knob name -> value, with `None` for a builder default (`width`, `depth`).
         """
         values = {}
-        for name, (_, _, _, default, _) in self.available_knobs(self.method, self.model).items():
-            values[name] = default
+        for name, knob in self.available_knobs(self.method, self.model).items():
+            values[name] = knob.default
         for name, spec in self.knobs.items():
             if hp is not None:
                 values[name] = _declare(hp, name, self._knob_type(name), spec)
@@ -202,7 +187,7 @@ class SearchSpace(JsonMixin):
         return values
 
     def _knob_type(self, name):
-        return self.available_knobs(self.method)[name][0]
+        return self.available_knobs(self.method)[name].type
 
     def get_config(self):
         return {"method": self.method, "model": self.model, "knobs": copy.deepcopy(self.knobs)}
@@ -227,21 +212,16 @@ class SearchSpace(JsonMixin):
 
 # ------------------------------------------------------------------------------- private helpers
 def _check_value(name, knob, value):
-    kind, minimum, maximum, _, _ = knob
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise TypeError(f"`{name}` must be true or false. Received: {name}={value!r}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a number. Received: {name}={value!r}")
-    strict = name == "learning_rate"  # every other lower bound is inclusive
-    return validation.check_number(
-        name, value, minimum=minimum, maximum=maximum, strict=strict, integer=kind is int
-    )
+    if knob.type is bool and not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be true or false. Received: {name}={value!r}")
+    value = knob.check(name, value)
+    if name == "learning_rate" and not value > 0:  # every other lower bound is inclusive
+        raise ValueError(f"`{name}` must be > 0. Received: {name}={value!r}")
+    return value
 
 
 def _check_spec(name, knob, spec):
-    kind = knob[0]
+    kind = knob.type
     if not isinstance(spec, dict):
         return _check_value(name, knob, spec)
     if "values" in spec:
@@ -264,9 +244,9 @@ def _check_spec(name, knob, spec):
             f"A knob is a value, `{{'values': [...]}}` or `{{'min': a, 'max': b}}` (optional "
             f"'step', 'sampling'). Received: {name}={spec!r}"
         )
-    if kind is bool:
+    if kind in (bool, str):
         raise ValueError(
-            f"`{name}` is a bool: give `{{'values': [false, true]}}`, not a range. "
+            f"`{name}` is a {kind.__name__}: give `{{'values': [...]}}`, not a range. "
             f"Received: {name}={spec!r}"
         )
     low, high = _check_value(name, knob, spec["min"]), _check_value(name, knob, spec["max"])
@@ -314,7 +294,7 @@ def _declare(hp, name, kind, spec):
         values = spec["values"]
         if kind is bool and sorted(values) == [False, True]:
             return hp.Boolean(name, default=values[0])
-        return hp.Choice(name, values, ordered=kind is not bool)
+        return hp.Choice(name, values, ordered=kind not in (bool, str))
     sampling = spec.get("sampling", "linear")
     if kind is int:
         return hp.Int(name, spec["min"], spec["max"], step=spec.get("step"), sampling=sampling)

@@ -1,0 +1,166 @@
+"""Every registered method (`tfadv.methods.METHODS`) inside the Keras machinery.
+
+Parametrised by the registry: a new method file is enrolled here with no edit. Each method is
+built by `from_knobs` at a 2-step budget and trained on Sequential, Functional and subclassed
+classifiers; saved and reloaded as `.keras` with `safe_mode=True`; resumed with
+`BackupAndRestore`; trained under `MirroredStrategy` on two logical CPUs and under both mixed
+precision policies.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfadv
+import tfadv.layers
+
+METHOD_NAMES = tfadv.methods.METHODS.names()
+KINDS = ("sequential", "functional", "subclassed")
+SHAPE = (10, 10, 1)
+BUDGET = tfadv.AttackBudget(eps=0.1, steps=2, seed=0)
+
+
+def _norm(dual_bn):
+    return tfadv.layers.DualBatchNormalization() if dual_bn else keras.layers.BatchNormalization()
+
+
+@keras.saving.register_keras_serializable(package="tfadv_registry_tests")
+class Subclassed(keras.Model):
+    def __init__(self, dual_bn=False, **kwargs):
+        super().__init__(**kwargs)
+        self.dual_bn = dual_bn
+        self.conv = keras.layers.Conv2D(4, 3)
+        self.norm = _norm(dual_bn)
+        self.flatten = keras.layers.Flatten()
+        self.dense = keras.layers.Dense(4)
+
+    def call(self, x, training=None):
+        return self.dense(self.flatten(keras.ops.relu(self.norm(self.conv(x), training=training))))
+
+    def get_config(self):
+        return {**super().get_config(), "dual_bn": self.dual_bn}
+
+
+def classifier(kind, dual_bn=False):
+    if kind == "sequential":
+        layers = [keras.Input(SHAPE), keras.layers.Conv2D(4, 3), _norm(dual_bn)]
+        layers += [keras.layers.ReLU(), keras.layers.Flatten(), keras.layers.Dense(4)]
+        return keras.Sequential(layers)
+    if kind == "functional":
+        inputs = keras.Input(SHAPE)
+        h = keras.layers.ReLU()(_norm(dual_bn)(keras.layers.Conv2D(4, 3)(inputs)))
+        return keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(h)))
+    model = Subclassed(dual_bn=dual_bn)
+    model(np.zeros((1, *SHAPE), "float32"))
+    return model
+
+
+def build(name, kind="functional", **kwargs):
+    method = tfadv.methods.get(name)
+    dual_bn = bool(method.builder_options.get("dual_bn"))
+    return method.from_knobs(classifier(kind, dual_bn), budget=BUDGET, **kwargs)
+
+
+def data(n=32, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, *SHAPE)).astype("float32"), rng.integers(0, 4, n)
+
+
+def test_registry_lists_every_method_once_with_documented_knobs():
+    assert len(METHOD_NAMES) >= 11 and "advprop" in METHOD_NAMES
+    for name, cls in tfadv.methods.METHODS.items():
+        assert getattr(tfadv.methods, cls.__name__) is cls
+        assert tfadv.methods.get(cls.__name__) is cls  # class names resolve too
+        for knob_name, knob in cls.knobs.items():
+            assert knob.help, (name, knob_name)
+            assert knob.check(knob_name, knob.default) == knob.default or knob.default is None
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_from_knobs_rejects_unknown_and_bad_knobs(name):
+    with pytest.raises(ValueError, match="Received: no_such_knob=1"):
+        build(name, no_such_knob=1)
+    with pytest.raises(TypeError, match="Received: budget='big'"):
+        tfadv.methods.get(name).from_knobs(classifier("functional"), budget="big")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_every_method_trains_on_every_model_kind(name, kind):
+    x, y = data()
+    model = build(name, kind)
+    model.compile(optimizer="adam", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=16, epochs=1, validation_data=(x[:16], y[:16]), verbose=0)
+    expected = {"loss", "clean_accuracy", "adv_accuracy", "grad_evals", "accuracy"}
+    expected |= {"val_loss", "val_clean_accuracy", "val_accuracy"} | set(model.extra_metrics)
+    assert expected <= set(history.history), sorted(history.history)
+    assert np.isfinite(history.history["loss"][0])
+    assert 0.0 <= history.history["adv_accuracy"][0] <= 1.0
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_save_and_load_with_safe_mode(name, tmp_path):
+    x, y = data(16)
+    model = build(name)
+    model.compile(optimizer="adam")
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert type(loaded) is type(model)
+    config, loaded_config = model.get_config(), loaded.get_config()
+    config.pop("classifier"), loaded_config.pop("classifier")
+    assert loaded_config == config  # attacks, schedules and method settings round-trip
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)  # compiled on load, trains on
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_backup_and_restore_resumes_the_schedule(name, tmp_path):
+    x, y = data(32)
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                raise RuntimeError("interrupted")
+
+    def fit(*callbacks):
+        model = build(name, eps_schedule=tfadv.schedules.LinearRamp(0.0, 0.1, ramp_epochs=2))
+        model.compile(optimizer="adam")
+        backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[backup, *callbacks])
+        return model
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        fit(Interrupt())
+    epochs_run = []
+    resumed = fit(keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, _: epochs_run.append(e)))
+    assert epochs_run == [1]  # the finished epoch is not trained again
+    assert float(resumed.epoch_progress.numpy()) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_mirrored_strategy_trains_and_aggregates_metrics(name):
+    x, y = data(32)
+    strategy = tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
+    with strategy.scope():
+        model = build(name)
+        model.compile(optimizer=keras.optimizers.SGD(0.05))
+    history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert 0.0 <= history.history["clean_accuracy"][0] <= 1.0
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_mixed_precision_trains_with_finite_loss(name, policy):
+    keras.config.set_dtype_policy(policy)
+    x, y = data(32)
+    model = build(name)
+    model.compile(optimizer="adam")
+    if policy == "mixed_float16":
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
