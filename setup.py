@@ -33,7 +33,7 @@ setup(
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6", "matplotlib>=3.8"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "matplotlib>=3.8"],
         "plot": ["matplotlib>=3.8"],
         "bench": ["adversarial-robustness-toolbox>=1.20", "multiprocess", "matplotlib>=3.8"],
     },

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfadv._training import ProgressCallback, per_example_ce, replicas
 from tfadv.attack_budget import AttackBudget
 from tfadv.attacks.attack import Attack, model_logits
 from tfadv.attacks.pgd import PGD
@@ -15,39 +16,6 @@ from tfadv.utils.registry import Registry, check_knobs
 #: Every training method, by registry name; filled by `AdvModel` subclasses that declare
 #: `registry_name` (each module of `tfadv.methods` is imported on first look-up).
 METHODS = Registry("method", package="tfadv.methods")
-
-
-def per_example_ce(logits, y, label_smoothing=0.0):
-    """Sparse softmax cross-entropy per example, in float32."""
-    logits = tf.cast(logits, tf.float32)
-    if label_smoothing:
-        num_classes = tf.shape(logits)[-1]
-        target = tf.one_hot(y, num_classes) * (1.0 - label_smoothing)
-        target += label_smoothing / tf.cast(num_classes, tf.float32)
-        return tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=logits)
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-
-
-def _replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-class _ProgressCallback(keras.callbacks.Callback):
-    """Keeps `AdvModel.epoch_progress` equal to `epoch + batch / steps` (0-based) during `fit`."""
-
-    def __init__(self, adv_model):
-        super().__init__()
-        self._adv_model = adv_model
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-        self._adv_model.epoch_progress.assign(float(epoch))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        steps = (self.params or {}).get("steps")
-        fraction = batch / steps if steps else 0.0
-        self._adv_model.epoch_progress.assign(float(self._epoch) + fraction)
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -64,8 +32,9 @@ class AdvModel(keras.Model):
     `test_step` reports the clean loss and accuracy, plus `adv_accuracy` under `eval_attack` when given.
 
     The base class trains on adversarial examples only (Madry et al.); `tfadv.methods` holds one subclass
-    per method. Input contract: images in [0, 1], integer labels, a classifier returning logits. Bad
-    data (NaN or out-of-range pixels, labels outside the classes, a softmax output) raises `ValueError`.
+    per method, each enrolled in `tfadv.methods.METHODS` with its `knobs` (see `from_knobs`). Input
+    contract: images in [0, 1], integer class labels, a classifier returning logits; bad data (NaN or
+    out-of-range pixels, fractional or one-hot labels, a softmax output) raises `ValueError`.
 
     Args:
         classifier: a `keras.Model` (Sequential, Functional or subclassed) mapping images in [0, 1] to
@@ -101,8 +70,8 @@ class AdvModel(keras.Model):
     extra_metrics = ()
     #: The method's name in `tfadv.methods.METHODS` (a subclass that sets it enrols itself).
     registry_name = None
-    #: The method's own hyperparameters, `name -> tfadv.utils.registry.Knob`, read by the CLI,
-    #: recipes and Keras Tuner search spaces; `from_knobs` validates and applies them.
+    #: The method's own hyperparameters, `name -> tfadv.utils.registry.Knob` (read by the CLI,
+    #: recipes and Keras Tuner).
     knobs = {}
     #: Keyword arguments a `tfadv.models` builder needs for this method (AdvProp: `dual_bn=True`).
     builder_options = {}
@@ -255,26 +224,17 @@ class AdvModel(keras.Model):
         validation_data = kwargs.get("validation_data")
         if isinstance(validation_data, tuple) and len(validation_data) >= 2:
             self._check_numpy_data(validation_data[0], validation_data[1])
-        callbacks = [_ProgressCallback(self)] + list(callbacks or [])
+        callbacks = [ProgressCallback(self)] + list(callbacks or [])
         try:
-            return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
-        except tf.errors.InvalidArgumentError as error:
-            converted = validation.reraise_graph_error(error)
-            if converted is None:
-                raise
-            raise converted from None
+            with validation.graph_errors_as_value_errors():
+                return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
         finally:
             self.built = self.built or self.classifier.built
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         self._check_numpy_data(x, y)
-        try:
+        with validation.graph_errors_as_value_errors():
             return super().evaluate(x, y, *args, **kwargs)
-        except tf.errors.InvalidArgumentError as error:
-            converted = validation.reraise_graph_error(error)
-            if converted is None:
-                raise
-            raise converted from None
 
     # ------------------------------------------------------------------------------------------ the hooks
     def current_eps(self):
@@ -320,7 +280,7 @@ class AdvModel(keras.Model):
             loss = result.loss
             if self.classifier.losses:
                 loss = loss + tf.add_n([tf.cast(v, tf.float32) for v in self.classifier.losses])
-            scaled = self.optimizer.scale_loss(loss / _replicas())
+            scaled = self.optimizer.scale_loss(loss / replicas())
         return result, tape.gradient(scaled, self.trainable_weights)
 
     # ----------------------------------------------------------------------------------------- helpers

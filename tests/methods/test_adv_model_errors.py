@@ -94,3 +94,45 @@ def test_probability_output_classifier_rejected():
     m.compile(optimizer="adam")
     with pytest.raises(ValueError, match="logits"):
         m.fit(images(), np.zeros(8), verbose=0)
+
+
+# ------------------------------------------------------------------ input holes, both data paths
+@pytest.mark.parametrize("name", ["pgdat", "trades"])
+@pytest.mark.parametrize("path", ["numpy", "tf.data"])
+def test_fractional_labels_are_rejected_not_truncated(name, path):
+    m = tfadv.methods.get(name).from_knobs(classifier(), budget={"eps": 0.1, "steps": 1})
+    m.compile(optimizer="adam")
+    y = np.full(8, 1.5, "float32")
+    y[0] = 3.5
+    data = (images(), y)
+    if path == "tf.data":
+        data = (tf.data.Dataset.from_tensor_slices(data).batch(4),)
+    with pytest.raises(ValueError, match=r"integer class indices.*Received: y"):
+        m.fit(*data, verbose=0)
+
+
+def test_negative_eps_schedule_is_rejected():
+    schedule = tfadv.schedules.LinearRamp(0.0, -0.3, ramp_epochs=5)
+    with pytest.raises(ValueError, match=r"eps_schedule.*>= 0.*Received: eps_schedule=LinearRamp"):
+        tfadv.methods.PGDAT(classifier(), eps_schedule=schedule)
+    with pytest.raises(ValueError, match=r"tau_schedule.*Received: tau_schedule=Piecewise"):
+        tfadv.methods.FAT(
+            classifier(), tau_schedule=tfadv.schedules.PiecewiseConstant([1], [1, -2])
+        )
+
+
+@pytest.mark.parametrize("path", ["numpy", "tf.data"])
+@pytest.mark.parametrize("call", ["fit", "evaluate"])
+def test_one_hot_labels_get_a_clear_error(model, path, call):
+    y = np.eye(3, dtype="float32")[np.arange(8) % 3]
+    data = (images(), y)
+    if path == "tf.data":
+        data = (tf.data.Dataset.from_tensor_slices(data).batch(4),)
+    with pytest.raises(ValueError, match=r"not one-hot.*Received: y.*shape \(.*3\)"):
+        getattr(model, call)(*data, verbose=0)
+
+
+def test_empty_images_are_named_as_empty_not_softmax():
+    attack = tfadv.attacks.PGD(eps=0.1, steps=1)
+    with pytest.raises(ValueError, match=r"`x` is empty.*Received: x of shape \(0, 6, 6, 1\)"):
+        attack(classifier(), np.zeros((0, 6, 6, 1), "float32"), np.zeros(0, "int64"))

@@ -50,27 +50,23 @@ def subclassed():
     return SubclassedClassifier(4)
 
 
-CLASSIFIERS = {"sequential": sequential, "functional": functional, "subclassed": subclassed}
 
 
 def attack():
     return tfadv.attacks.PGD(eps=0.1, steps=2, seed=0)
 
 
+# Variants beyond each method's registry defaults (those are covered, on every model kind, by
+# test_method_registry.py).
 METHODS = {
     "AdvModel": lambda c: tfadv.AdvModel(c, attack=attack()),
-    "PGDAT": lambda c: tfadv.methods.PGDAT(c, attack=attack()),
     "PGDAT-l2": lambda c: tfadv.methods.PGDAT(
         c, attack=tfadv.attacks.PGD(eps=1.0, norm="l2", steps=2)
     ),
-    "FastAT": lambda c: tfadv.methods.FastAT(c, eps=0.1, seed=0),
-    "CleanAdvMix-weighted": lambda c: tfadv.methods.CleanAdvMix(c, attack=attack()),
     "CleanAdvMix-batches": lambda c: tfadv.methods.CleanAdvMix(c, attack=attack(), mode="batches"),
     "CleanAdvMix-examples": lambda c: tfadv.methods.CleanAdvMix(
         c, attack=attack(), mode="examples"
     ),
-    "ALP": lambda c: tfadv.methods.ALP(c, attack=attack()),
-    "MAT-rand": lambda c: tfadv.methods.MAT(c, strategy="rand", seed=0),
     "MAT-max": lambda c: tfadv.methods.MAT(c, strategy="max"),
     "MAT-avg": lambda c: tfadv.methods.MAT(c, strategy="avg"),
 }
@@ -81,11 +77,10 @@ def data(n=48, seed=0):
     return rng.random((n, 10, 10, 1)).astype("float32"), rng.integers(0, 4, n)
 
 
-@pytest.mark.parametrize("kind", CLASSIFIERS)
 @pytest.mark.parametrize("method", METHODS)
-def test_every_method_trains_on_every_model_kind(method, kind):
+def test_every_variant_trains(method):
     x, y = data()
-    model = METHODS[method](CLASSIFIERS[kind]())
+    model = METHODS[method](functional())
     model.compile(optimizer="adam")
     history = model.fit(x, y, batch_size=16, epochs=1, validation_data=(x[:16], y[:16]), verbose=0)
     for key in (
@@ -295,7 +290,7 @@ def test_mirrored_strategy_step_matches_one_device():
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-@pytest.mark.parametrize("method", ["PGDAT", "ALP", "MAT-max"])
+@pytest.mark.parametrize("method", ["MAT-max"])
 def test_mixed_precision_trains_with_finite_loss(policy, method):
     keras.config.set_dtype_policy(policy)
     x, y = data(32)

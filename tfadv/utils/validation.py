@@ -6,6 +6,7 @@ Keras style: `Received: eps=-0.1`. Data checks run eagerly on NumPy arrays and e
 `AdvModel.fit`/`evaluate` turn back into a `ValueError`.
 """
 
+import contextlib
 import math
 import numbers
 import re
@@ -225,6 +226,18 @@ def graph_assert_logits(logits, name="model"):
             ],
         )
     ]
+
+
+@contextlib.contextmanager
+def graph_errors_as_value_errors():
+    """Re-raises tfadv's in-graph assertions (from compiled code) as the `ValueError` they mean."""
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as error:
+        converted = reraise_graph_error(error)
+        if converted is None:
+            raise
+        raise converted from None
 
 
 def reraise_graph_error(error):
