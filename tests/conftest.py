@@ -38,8 +38,10 @@ def mnist_small():
     return (x_train, y_train), (x_test, y_test)
 
 
-def tiny_cnn(num_classes=10, input_shape=(28, 28, 1)):
-    """A small conv net for fast CPU tests."""
+def tiny_cnn(num_classes=10, input_shape=(28, 28, 1), seed=None):
+    """A small conv net for fast CPU tests (initialised from `seed` when given)."""
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     return keras.Sequential(
         [
             keras.Input(input_shape),
@@ -49,6 +51,13 @@ def tiny_cnn(num_classes=10, input_shape=(28, 28, 1)):
             keras.layers.Dense(num_classes),
         ]
     )
+
+
+def random_data(n=32, input_shape=(8, 8, 1), num_classes=4, seed=0):
+    """`n` uniform random images in [0, 1] with int32 labels: data for the shape of a test."""
+    generator = np.random.default_rng(seed)
+    x = generator.uniform(0.0, 1.0, size=(n, *input_shape)).astype("float32")
+    return x, generator.integers(0, num_classes, n).astype("int32")
 
 
 @pytest.fixture

@@ -50,8 +50,6 @@ def subclassed():
     return SubclassedClassifier(4)
 
 
-
-
 def attack():
     return tfadv.attacks.PGD(eps=0.1, steps=2, seed=0)
 

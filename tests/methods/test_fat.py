@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import tfadv
+from tests.conftest import random_data, tiny_cnn
 from tfadv.attacks import PGD, EarlyStoppedPGD
 from tfadv.schedules import PiecewiseConstant
 
@@ -14,22 +15,10 @@ EPS, STEP, STEPS, SEED = 0.2, 0.05, 3, 7
 
 
 def tiny_classifier(seed=0):
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(4, 3, activation="relu"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(4),
-        ]
-    )
+    return tiny_cnn(num_classes=4, input_shape=(8, 8, 1), seed=seed)
 
 
-def data(n=32, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0.0, 1.0, size=(n, 8, 8, 1)).astype("float32")
-    y = rng.integers(0, 4, n).astype("int32")
-    return x, y
+data = random_data
 
 
 def early_stopped(**kwargs):
