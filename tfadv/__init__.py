@@ -1,8 +1,6 @@
 """tfadv: adversarial training for Keras 3 / TensorFlow image classifiers through `model.fit`."""
 
-__version__ = "0.1.0"
-
-from tfadv import (  # noqa: E402
+from tfadv import (
     attacks,
     data,
     evaluation,
@@ -12,7 +10,8 @@ from tfadv import (  # noqa: E402
     models,
     schedules,
 )
-from tfadv.adv_model import AdvModel  # noqa: E402
+from tfadv._version import __version__ as __version__
+from tfadv.adv_model import AdvModel
 
 __all__ = [
     "AdvModel",
