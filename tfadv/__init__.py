@@ -1,6 +1,6 @@
 """tfadv: adversarial training for Keras 3 / TensorFlow image classifiers through `model.fit`."""
 
-from tfadv import (
+from tfadv import (  # noqa: E402
     attacks,
     data,
     evaluation,
@@ -11,7 +11,7 @@ from tfadv import (
     schedules,
 )
 from tfadv._version import __version__ as __version__
-from tfadv.adv_model import AdvModel
+from tfadv.adv_model import AdvModel  # noqa: E402
 
 __all__ = [
     "AdvModel",
