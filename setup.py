@@ -1,8 +1,21 @@
 """Installs tfadv: adversarial training for Keras 3 / TensorFlow image classifiers."""
 
 import os
+import re
 
 from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_version():
+    """The `__version__` of `tfadv/_version.py`, read as text (importing tfadv needs TensorFlow)."""
+    with open(os.path.join(HERE, "tfadv", "_version.py"), encoding="utf-8") as f:
+        match = re.search(r'^__version__ = "([^"]+)"$', f.read(), re.MULTILINE)
+    if match is None:
+        raise RuntimeError('tfadv/_version.py defines no `__version__ = "..."` line.')
+    return match.group(1)
+
 
 # The CPU wheel by default; GPU users install with TFADV_TENSORFLOW="tensorflow[and-cuda]".
 TENSORFLOW = os.environ.get("TFADV_TENSORFLOW", "tensorflow-cpu")
@@ -23,7 +36,7 @@ INSTALL_REQUIRES = [
 
 setup(
     name="tfadv",
-    version="0.1.0",
+    version=read_version(),
     description="Adversarial training for Keras 3 / TensorFlow image classifiers through model.fit.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

@@ -1,7 +1,5 @@
 """tfadv: adversarial training for Keras 3 / TensorFlow image classifiers through `model.fit`."""
 
-__version__ = "0.1.0"
-
 from tfadv import (  # noqa: E402
     attacks,
     data,
@@ -12,6 +10,7 @@ from tfadv import (  # noqa: E402
     models,
     schedules,
 )
+from tfadv._version import __version__ as __version__
 from tfadv.adv_model import AdvModel  # noqa: E402
 from tfadv.attack_budget import AttackBudget  # noqa: E402
 from tfadv.loss_result import LossResult  # noqa: E402

@@ -84,3 +84,29 @@ def test_check_config_fills_defaults():
     assert set(config) == set(tfadv.tuning.DEFAULT_CONFIG)
     assert config["export"] == ["keras", "saved_model"] and config["max_trials"] == 3
     assert tfadv.tuning.check_config({"export": False})["export"] == []
+
+
+def test_check_config_defaults_follow_the_signatures_they_feed():
+    import inspect
+
+    hypermodel = inspect.signature(tfadv.tuning.AdvHyperModel).parameters
+    for key in ("attack_steps", "ramp_epochs", "eval_eps", "eval_protocol", "checkpoint", "seed"):
+        assert tfadv.tuning.DEFAULT_CONFIG[key] == hypermodel[key].default, key
+    search = inspect.signature(tfadv.tuning.search).parameters
+    for key in ("epochs", "batch_size", "project_name", "overwrite", "verbose"):
+        assert tfadv.tuning.DEFAULT_CONFIG[key] == search[key].default, key
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"eval_protocol": "nope"}, "Received: protocol='nope'"),
+        ({"attack_steps": 0}, "Received: attack_steps=0"),
+        ({"objective_clean_weight": 2.0}, "Received: objective_clean_weight=2.0"),
+        ({"checkpoint": "first"}, "Received: checkpoint='first'"),
+        ({"test_limit": 0}, "Received: test_limit=0"),
+    ],
+)
+def test_check_config_validates_before_anything_runs(config, message):
+    with pytest.raises(ValueError, match=message):
+        tfadv.tuning.check_config(config)

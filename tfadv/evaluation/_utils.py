@@ -1,11 +1,27 @@
-"""Private helpers of `tfadv.evaluation`: model unwrapping, data loading, batched predictions."""
+"""Private helpers of `tfadv.evaluation`: model unwrapping, data loading, batched predictions.
 
-import keras
+The deployable classifier (unwrapping an `AdvModel`, logits views) is `tfadv.deployable`'s; its
+`LogProbabilities` is re-exported here.
+"""
+
 import numpy as np
 import tensorflow as tf
 
+from tfadv import deployable
 from tfadv.attacks.attack import model_logits
+from tfadv.deployable import LogProbabilities
 from tfadv.utils import validation
+
+__all__ = [
+    "RANDOMIZED_ATOL",
+    "VOTES",
+    "LogProbabilities",
+    "Predictor",
+    "batches",
+    "model_logits",
+    "to_numpy",
+    "unwrap_model",
+]
 
 #: Forward passes whose majority vote scores a randomised model.
 VOTES = 10
@@ -16,14 +32,8 @@ RANDOMIZED_ATOL = 1e-4
 
 def unwrap_model(model):
     """Returns the classifier of a `tfadv.AdvModel` (or of an object with `.classifier` and
-    `.attack`), else `model` itself."""
-    from tfadv.adv_model import AdvModel
-
-    if isinstance(model, AdvModel):
-        return model.classifier
-    classifier = getattr(model, "classifier", None)
-    if isinstance(classifier, keras.Model) and hasattr(model, "attack"):
-        return classifier
+    `.attack`), else `model` itself, which must be callable."""
+    model = deployable.unwrap(model)
     if not callable(model):
         raise TypeError(
             "`model` must be a keras.Model (or a tfadv.AdvModel) mapping images to logits. "
@@ -71,17 +81,6 @@ def to_numpy(data, limit=None):
     validation.check_images(x, "x")
     validation.check_labels(y, name="y")
     return x.astype(np.float32), y.astype(np.int32)
-
-
-class LogProbabilities:
-    """Wraps a model that ends in a softmax so that it returns log-probabilities (valid logits)."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def __call__(self, x, training=False):
-        probabilities = tf.cast(model_logits(self.model, x), tf.float32)
-        return tf.math.log(tf.maximum(probabilities, 1e-30))
 
 
 class Predictor:

@@ -8,7 +8,8 @@ Keras model.
 """
 
 from tfadv.export.onnx import to_onnx
+from tfadv.export.parity_report import ParityReport
 from tfadv.export.saved_model import to_saved_model
-from tfadv.export.verify import ParityReport, verify
+from tfadv.export.verify import verify
 
 __all__ = ["ParityReport", "to_onnx", "to_saved_model", "verify"]

@@ -16,12 +16,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfadv import deployable
+from tfadv.deployable import deployment_state, logits_fn, single_output
+from tfadv.layers._utils import iter_layers
 from tfadv.utils import validation
 
 INPUT_NAME = "images"
 OUTPUT_NAMES = ("logits", "probabilities")
-# Attributes by which a layer tells it injects noise at inference (tfadv.layers' noise layers).
-NOISE_ATTRIBUTES = ("active_at_inference", "noise_active")
 
 
 def check_model(model):
@@ -34,20 +35,9 @@ def check_model(model):
     return model
 
 
-def is_adv_model(model):
-    """Duck-typed `tfadv.AdvModel`: a model wrapping a `classifier` together with an `attack`."""
-    classifier = getattr(model, "classifier", None)
-    return (
-        isinstance(classifier, keras.Model) and classifier is not model and hasattr(model, "attack")
-    )
-
-
 def unwrap(model):
-    """Returns the classifier to deploy: the `.classifier` of (nested) `AdvModel`s, else `model`."""
-    check_model(model)
-    while is_adv_model(model):
-        model = model.classifier
-    return model
+    """Returns the classifier to deploy (`tfadv.deployable.unwrap`) of a Keras model."""
+    return deployable.unwrap(check_model(model))
 
 
 def resolve_input_shape(model, input_shape=None):
@@ -135,127 +125,7 @@ def check_stochastic(stochastic):
 
 
 # ------------------------------------------------------------------------------------------------
-# Noise layers
-
-
-def noise_layers(model):
-    """`(layer, attribute)` pairs for every layer exposing a noise switch."""
-    found = []
-    for layer in model._flatten_layers(include_self=True, recursive=True):
-        for attribute in NOISE_ATTRIBUTES:
-            if hasattr(layer, attribute):
-                found.append((layer, attribute))
-    return found
-
-
-def _read_flag(layer, attribute):
-    value = getattr(layer, attribute)
-    if hasattr(value, "numpy"):
-        value = value.numpy()
-    return bool(np.asarray(value))
-
-
-def _write_flag(layer, attribute, value):
-    current = getattr(layer, attribute)
-    if hasattr(current, "assign"):
-        current.assign(value)
-    else:
-        setattr(layer, attribute, bool(value))
-
-
-def set_noise(model, active):
-    """Switches every noise layer of `model` on or off at inference.
-
-    Off: `tfadv.layers.set_noise_active(model, False)`, and `noise_active = False` on any other
-    layer with that switch. On: the runtime switch on and `active_at_inference = True`, so a layer
-    built to be quiet at inference samples noise too (the caller asked for a stochastic export).
-    """
-    try:
-        from tfadv.layers import set_noise_active
-    except ImportError:
-        set_noise_active = None
-    if set_noise_active is not None:
-        set_noise_active(model, bool(active))
-    for layer in {id(layer): layer for layer, _ in noise_layers(model)}.values():
-        has_switch = hasattr(layer, "noise_active")
-        if has_switch:
-            _write_flag(layer, "noise_active", active)
-        if hasattr(layer, "active_at_inference") and (active or not has_switch):
-            # On: a layer built quiet at inference samples too. Off, for a layer with no runtime
-            # switch: its inference flag is the only way to silence it.
-            _write_flag(layer, "active_at_inference", active)
-
-
-def _refresh(model):
-    try:
-        from tfadv.layers._utils import refresh_compiled_functions
-    except ImportError:
-        return
-    refresh_compiled_functions(model)
-
-
-@contextlib.contextmanager
-def deployment_state(model, stochastic=False):
-    """Temporarily puts `model`'s runtime switches in their deployment state.
-
-    Noise layers on or off (`stochastic`), and dual batch normalisation on its main branch (a layer
-    with a `use_auxiliary` switch, such as `tfadv.layers.DualBatchNormalization`, gets `False`). The
-    previous switches are restored on exit, so exporting or verifying never changes the model.
-    """
-    noisy = noise_layers(model)
-    dual = [
-        layer
-        for layer in model._flatten_layers(include_self=True, recursive=True)
-        if isinstance(getattr(layer, "use_auxiliary", None), bool)
-    ]
-    if not noisy and not dual:
-        yield
-        return
-    saved = [(layer, attribute, _read_flag(layer, attribute)) for layer, attribute in noisy]
-    routing = contextlib.ExitStack()
-    if dual:
-        from tfadv.layers import use_auxiliary_bn
-
-        routing.enter_context(use_auxiliary_bn(model, enabled=False))
-    if noisy:
-        set_noise(model, stochastic)
-    try:
-        with routing:
-            yield
-    finally:
-        for layer, attribute, value in saved:
-            _write_flag(layer, attribute, value)
-        _refresh(model)
-
-
-# ------------------------------------------------------------------------------------------------
 # The serving function
-
-
-def single_output(outputs, name="model"):
-    """The one logits tensor of a classifier's outputs, or a `ValueError`."""
-    if isinstance(outputs, dict) and len(outputs) == 1:
-        outputs = next(iter(outputs.values()))
-    if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
-        outputs = outputs[0]
-    if isinstance(outputs, (dict, list, tuple)):
-        raise ValueError(
-            f"Model '{name}' returns {len(outputs)} outputs; export expects a classifier "
-            f"returning one logits tensor of shape (batch, num_classes). Received: outputs of type "
-            f"{type(outputs).__name__}"
-        )
-    return outputs
-
-
-def logits_fn(model):
-    """`images -> float32 logits` in inference mode."""
-    name = model.name
-
-    def fn(images):
-        outputs = single_output(model(images, training=False), name)
-        return tf.cast(outputs, tf.float32)
-
-    return fn
 
 
 def serving_function(model, input_shape):
@@ -367,7 +237,7 @@ def describe_node(model, node_name):
     Traced name scopes are uniquified with a `_<n>` suffix (layer `conv` runs under `conv_1/`), so
     the name without its last suffix is tried first.
     """
-    layers = {layer.name: layer for layer in model._flatten_layers(include_self=False)}
+    layers = {layer.name: layer for layer in iter_layers(model) if layer is not model}
     for component in reversed(node_name.split("/")[:-1]):
         for candidate in (re.sub(r"_\d+$", "", component), component):
             if candidate in layers:

@@ -1,12 +1,12 @@
 """Parity between an exported file and the Keras model it came from."""
 
-import json
-import os
-
 import keras
 import numpy as np
 
 from tfadv.export import _prepare
+from tfadv.export._loading import load_exported
+from tfadv.export.parity_report import ParityReport
+from tfadv.layers._utils import iter_layers
 from tfadv.utils import validation
 
 DEFAULT_ATOL = 1e-4
@@ -14,131 +14,6 @@ DEFAULT_ATOL = 1e-4
 # accumulation order): the tolerance for a model computing in float16 / bfloat16 adds this many
 # units in the last place of that dtype, at the scale of the largest logit.
 REDUCED_PRECISION_ULPS = 8
-
-
-class ParityReport:
-    """The outcome of `tfadv.export.verify`: how closely an exported file matches its Keras model.
-
-    Attributes:
-        path: str, the exported file or folder that was loaded.
-        format: `"saved_model"` or `"onnx"`.
-        num_examples: int, the number of clean inputs compared.
-        max_abs_logit_diff: float, the largest absolute difference between exported and Keras
-            float32 logits, over the clean and (when an attack is given) adversarial inputs.
-        tolerance: float, the bound `max_abs_logit_diff` is held to.
-        argmax_agreement: float in [0, 1], the fraction of inputs on which both predict the same
-        class.
-        argmax_ties: int, disagreements on inputs whose two competing Keras logits are within
-            `tolerance` of each other (a rounding tie, not a conversion error).
-        clean_accuracy_keras, clean_accuracy_exported: floats, accuracies on `x` (`None` without
-        labels).
-        adv_accuracy_keras, adv_accuracy_exported: floats, accuracies on the adversarial examples
-            crafted on the Keras model (`None` without an attack).
-        attack: str or None, the attack that crafted them.
-        passed: bool, `max_abs_logit_diff <= tolerance` and every argmax disagreement is a tie.
-
-    Example:
-
-    ```python
-    report = tfadv.export.verify("serving/mnist/1", model, x_test, y_test)
-    report.passed, report.max_abs_logit_diff  # (True, 0.0)
-    print(report)  # the readable summary
-    ```
-    """
-
-    def __init__(
-        self,
-        *,
-        path,
-        format,
-        num_examples,
-        max_abs_logit_diff,
-        tolerance,
-        argmax_agreement,
-        argmax_ties=0,
-        clean_accuracy_keras=None,
-        clean_accuracy_exported=None,
-        adv_accuracy_keras=None,
-        adv_accuracy_exported=None,
-        attack=None,
-        passed,
-    ):
-        self.path = path
-        self.format = format
-        self.num_examples = num_examples
-        self.max_abs_logit_diff = max_abs_logit_diff
-        self.tolerance = tolerance
-        self.argmax_agreement = argmax_agreement
-        self.argmax_ties = argmax_ties
-        self.clean_accuracy_keras = clean_accuracy_keras
-        self.clean_accuracy_exported = clean_accuracy_exported
-        self.adv_accuracy_keras = adv_accuracy_keras
-        self.adv_accuracy_exported = adv_accuracy_exported
-        self.attack = attack
-        self.passed = passed
-
-    def to_dict(self):
-        """The report as a JSON-serialisable dict."""
-        return {
-            "path": self.path,
-            "format": self.format,
-            "num_examples": self.num_examples,
-            "max_abs_logit_diff": self.max_abs_logit_diff,
-            "tolerance": self.tolerance,
-            "argmax_agreement": self.argmax_agreement,
-            "argmax_ties": self.argmax_ties,
-            "clean_accuracy_keras": self.clean_accuracy_keras,
-            "clean_accuracy_exported": self.clean_accuracy_exported,
-            "adv_accuracy_keras": self.adv_accuracy_keras,
-            "adv_accuracy_exported": self.adv_accuracy_exported,
-            "attack": self.attack,
-            "passed": self.passed,
-        }
-
-    def __repr__(self):
-        return (
-            f"ParityReport(format={self.format!r}, passed={self.passed}, "
-            f"max_abs_logit_diff={self.max_abs_logit_diff:.3g}, "
-            f"argmax_agreement={self.argmax_agreement:.4f})"
-        )
-
-    def _argmax_ok(self):
-        compared = self.num_examples * (1 if self.attack is None else 2)
-        return round((1.0 - self.argmax_agreement) * compared) <= self.argmax_ties
-
-    def __str__(self):
-        def mark(ok):
-            return "ok" if ok else "FAILED"
-
-        def pct(value):
-            return "n/a" if value is None else f"{100.0 * value:.2f}%"
-
-        inputs = f"{self.num_examples} clean"
-        if self.attack is not None:
-            inputs += f" + {self.num_examples} adversarial ({self.attack})"
-        agreement = f"{100.0 * self.argmax_agreement:.2f}%"
-        if self.argmax_ties:
-            agreement += f" ({self.argmax_ties} rounding ties)"
-        lines = [
-            f"Export parity: {self.path} ({self.format}) vs Keras model",
-            f"  inputs:               {inputs}",
-            f"  max |logit diff|:     {self.max_abs_logit_diff:.3g} "
-            f"(tolerance {self.tolerance:.3g})  "
-            f"{mark(self.max_abs_logit_diff <= self.tolerance)}",
-            f"  argmax agreement:     {agreement}  {mark(self._argmax_ok())}",
-        ]
-        if self.clean_accuracy_keras is not None:
-            lines.append(
-                f"  clean accuracy:       Keras {pct(self.clean_accuracy_keras)}, "
-                f"exported {pct(self.clean_accuracy_exported)}"
-            )
-        if self.adv_accuracy_keras is not None:
-            lines.append(
-                f"  adversarial accuracy: Keras {pct(self.adv_accuracy_keras)}, "
-                f"exported {pct(self.adv_accuracy_exported)}"
-            )
-        lines.append(f"  result:               {'PASSED' if self.passed else 'FAILED'}")
-        return "\n".join(lines)
 
 
 def verify(path, model, x, y=None, *, attack=None, atol=None, batch_size=256):
@@ -277,120 +152,6 @@ def verify(path, model, x, y=None, *, attack=None, atol=None, batch_size=256):
 
 
 # ------------------------------------------------------------------------------------------------
-# Loading an export
-
-
-class _Exported:
-    """A callable `images (np.float32) -> logits (np.float32)` over a loaded export."""
-
-    def __init__(self, path, format, fn, stochastic):
-        self.path = path
-        self.format = format
-        self._fn = fn
-        self.stochastic = stochastic
-
-    def __call__(self, images):
-        return np.asarray(self._fn(images), dtype="float32")
-
-
-def load_exported(path):
-    """Loads a SavedModel folder or an ONNX file written by `tfadv.export` (or compatible)."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise ValueError(f"`path` must be a file or folder path. Received: path={path!r}")
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ValueError(f"No exported model at {path!r}. Received: path={path!r}")
-    if os.path.isfile(path):
-        if path.lower().endswith(".onnx"):
-            return _load_onnx(path)
-        raise ValueError(
-            "`path` must be an `.onnx` file or a SavedModel folder (holding `saved_model.pb`). "
-            f"Received: path={path!r}"
-        )
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return _load_saved_model(path)
-    versions = [
-        int(name)
-        for name in os.listdir(path)
-        if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb"))
-    ]
-    if versions:
-        return _load_saved_model(os.path.join(path, str(max(versions))))
-    onnx_files = sorted(name for name in os.listdir(path) if name.lower().endswith(".onnx"))
-    if len(onnx_files) == 1:
-        return _load_onnx(os.path.join(path, onnx_files[0]))
-    raise ValueError(
-        "`path` must be an `.onnx` file, a SavedModel folder (holding `saved_model.pb`), or a "
-        f"TF-Serving base folder of numbered versions. Received: path={path!r}, holding "
-        f"{sorted(os.listdir(path))[:10]}"
-    )
-
-
-def _load_saved_model(folder):
-    import tensorflow as tf
-
-    loaded = tf.saved_model.load(folder)
-    if "serving_default" not in loaded.signatures:
-        raise ValueError(
-            f"The SavedModel at {folder!r} has no `serving_default` signature. Received "
-            f"signatures: {sorted(loaded.signatures.keys())}"
-        )
-    signature = loaded.signatures["serving_default"]
-    inputs = signature.structured_input_signature[1]
-    if len(inputs) != 1:
-        raise ValueError(
-            f"The SavedModel at {folder!r} must take one image input. Received inputs: "
-            f"{sorted(inputs)}"
-        )
-    input_name = next(iter(inputs))
-    output_name = _pick_output(list(signature.structured_outputs), folder)
-
-    def fn(images):
-        outputs = signature(**{input_name: tf.constant(images, tf.float32)})
-        return outputs[output_name].numpy()
-
-    stochastic = False
-    metadata_path = os.path.join(folder, "assets.extra", "tfadv_export.json")
-    if os.path.isfile(metadata_path):
-        with open(metadata_path, encoding="utf-8") as f:
-            stochastic = bool(json.load(f).get("stochastic", False))
-    exported = _Exported(folder, "saved_model", fn, stochastic)
-    exported.module = loaded  # keeps the loaded variables alive
-    return exported
-
-
-def _load_onnx(path):
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-    inputs = session.get_inputs()
-    if len(inputs) != 1:
-        raise ValueError(
-            f"The ONNX model at {path!r} must take one image input. Received inputs: "
-            f"{[i.name for i in inputs]}"
-        )
-    input_name = inputs[0].name
-    output_name = _pick_output([o.name for o in session.get_outputs()], path)
-
-    def fn(images):
-        return session.run([output_name], {input_name: np.ascontiguousarray(images)})[0]
-
-    metadata = session.get_modelmeta().custom_metadata_map
-    stochastic = metadata.get("tfadv.stochastic", "false") == "true"
-    return _Exported(path, "onnx", fn, stochastic)
-
-
-def _pick_output(names, where):
-    if "logits" in names:
-        return "logits"
-    if len(names) == 1:
-        return names[0]
-    raise ValueError(
-        f"The export at {where!r} has no `logits` output. Received outputs: {sorted(names)}"
-    )
-
-
-# ------------------------------------------------------------------------------------------------
 # Helpers
 
 
@@ -439,7 +200,7 @@ def _check_logit_shapes(exported, keras_logits, path):
 
 def _reduced_precision_eps(model):
     eps = 0.0
-    for layer in model._flatten_layers(include_self=True):
+    for layer in iter_layers(model):
         dtype = getattr(layer, "compute_dtype", None)
         if dtype in ("float16", "bfloat16"):
             eps = max(eps, float(np.finfo(np.float16).eps) if dtype == "float16" else 2.0**-7)

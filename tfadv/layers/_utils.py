@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from tfadv.utils.validation import check_number
+
 
 def iter_layers(model):
     """Returns `model` and every layer nested in it (sub-models and sub-layers), once each."""
@@ -67,3 +69,28 @@ def set_noise_active(model, active):
             count += 1
     refresh_compiled_functions(model)
     return count
+
+
+def init_noise_switch(layer, active_at_inference, seed):
+    """Gives a tfadv noise layer its switches and its seed; called from the layer's `__init__`.
+
+    Sets `active_at_inference` (saved: noise at inference too), `noise_active` (the runtime switch
+    of `set_noise_active`, not saved), `seed` and the layer's `seed_generator`.
+    """
+    if not isinstance(active_at_inference, bool):
+        raise TypeError(
+            "`active_at_inference` must be a bool. "
+            f"Received: active_at_inference={active_at_inference!r}"
+        )
+    layer.active_at_inference = active_at_inference
+    if seed is not None:
+        seed = check_number("seed", seed, integer=True)
+    layer.seed = seed
+    layer.seed_generator = keras.random.SeedGenerator(seed)
+    layer.noise_active = True
+
+
+def noise_on(layer, training):
+    """Whether a noise layer samples noise in this call: switched on, and training or built to
+    stay on at inference."""
+    return layer.noise_active and (training or layer.active_at_inference)

@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from tfadv.layers._utils import init_noise_switch, noise_on
 from tfadv.utils.validation import check_choice, check_number
 
 ALPHA_SHAPES = ("layerwise", "channelwise", "elementwise")
@@ -13,34 +14,38 @@ ALPHA_SHAPES = ("layerwise", "channelwise", "elementwise")
 class WeightNoiseMixin:
     """Adds a trainable `alpha` and the noisy kernel `W + alpha * N(0, std(W)^2)` to a layer.
 
-    The host layer calls `_init_weight_noise` in `__init__`, `_build_alpha` at the end of `build`
-    and uses `_noisy_kernel(training)` in place of `self.kernel` in `call`.
+    Mixed in front of a Keras layer with a `kernel` (`Conv2D`, `Dense`): it takes the noise
+    arguments (`alpha_init`, `alpha_shape`, `active_at_inference`, `seed`) and passes the others
+    to the layer, builds `alpha` after the kernel, and saves the noise arguments in the config. The
+    host's `call` uses `_noisy_kernel(training)` in place of `self.kernel`; `_channels_attribute`
+    names the host's number of output channels (the length of a channelwise `alpha`).
     """
 
     _tfadv_noise_layer = True
+    _channels_attribute = None
 
-    def _init_weight_noise(self, alpha_init, alpha_shape, active_at_inference, seed):
+    def __init__(
+        self,
+        *args,
+        alpha_init=0.25,
+        alpha_shape="layerwise",
+        active_at_inference=True,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
         self.alpha_init = check_number("alpha_init", alpha_init, minimum=0.0)
         self.alpha_shape = check_choice("alpha_shape", alpha_shape, ALPHA_SHAPES)
-        if not isinstance(active_at_inference, bool):
-            raise TypeError(
-                "`active_at_inference` must be a bool. "
-                f"Received: active_at_inference={active_at_inference!r}"
-            )
-        self.active_at_inference = active_at_inference
-        if seed is not None:
-            seed = check_number("seed", seed, integer=True)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.noise_active = True
+        init_noise_switch(self, active_at_inference, seed)
 
-    def _build_alpha(self, kernel_shape, channels):
+    def build(self, input_shape):
+        super().build(input_shape)
         if self.alpha_shape == "layerwise":
             shape = ()
         elif self.alpha_shape == "channelwise":
-            shape = (channels,)
+            shape = (getattr(self, self._channels_attribute),)
         else:
-            shape = tuple(kernel_shape)
+            shape = tuple(self.kernel.shape)
         self.alpha = self.add_weight(
             name="alpha",
             shape=shape,
@@ -50,7 +55,7 @@ class WeightNoiseMixin:
 
     def _noisy_kernel(self, training):
         kernel = ops.cast(self.kernel, self.compute_dtype)
-        if not self.noise_active or not (training or self.active_at_inference):
+        if not noise_on(self, training):
             return kernel
         weights = ops.cast(kernel, "float32")
         size = max(math.prod(self.kernel.shape), 2)
@@ -62,13 +67,17 @@ class WeightNoiseMixin:
         noise = ops.cast(self.alpha, "float32") * std * eta
         return kernel + ops.cast(noise, kernel.dtype)
 
-    def _weight_noise_config(self):
-        return {
-            "alpha_init": self.alpha_init,
-            "alpha_shape": self.alpha_shape,
-            "active_at_inference": self.active_at_inference,
-            "seed": self.seed,
-        }
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "alpha_init": self.alpha_init,
+                "alpha_shape": self.alpha_shape,
+                "active_at_inference": self.active_at_inference,
+                "seed": self.seed,
+            }
+        )
+        return config
 
     # Keras's Conv and Dense layers save exactly [kernel, bias]; `alpha` goes after them.
     def _alpha_key(self):

@@ -2,6 +2,7 @@
 
 import keras
 
+from tfadv.layers._utils import init_noise_switch, noise_on
 from tfadv.utils.validation import check_number
 
 
@@ -52,24 +53,12 @@ class GaussianNoiseInjection(keras.layers.Layer):
     def __init__(self, stddev=0.25, active_at_inference=True, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.stddev = check_number("stddev", stddev, minimum=0.0)
-        if not isinstance(active_at_inference, bool):
-            raise TypeError(
-                "`active_at_inference` must be a bool. "
-                f"Received: active_at_inference={active_at_inference!r}"
-            )
-        self.active_at_inference = active_at_inference
-        if seed is not None:
-            seed = check_number("seed", seed, integer=True)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.noise_active = True
+        init_noise_switch(self, active_at_inference, seed)
         self.supports_masking = True
         self.built = True
 
     def call(self, inputs, training=None):
-        if not self.noise_active or self.stddev == 0.0:
-            return inputs
-        if not (training or self.active_at_inference):
+        if self.stddev == 0.0 or not noise_on(self, training):
             return inputs
         noise = keras.random.normal(
             keras.ops.shape(inputs),

@@ -53,21 +53,7 @@ class NoisyConv2D(WeightNoiseMixin, keras.layers.Conv2D):
         Network Robustness against Adversarial Attack", CVPR 2019 (arXiv:1811.09310).
     """
 
-    def __init__(
-        self,
-        *args,
-        alpha_init=0.25,
-        alpha_shape="layerwise",
-        active_at_inference=True,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(*args, **kwargs)
-        self._init_weight_noise(alpha_init, alpha_shape, active_at_inference, seed)
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_alpha(self.kernel.shape, self.filters)
+    _channels_attribute = "filters"
 
     def call(self, inputs, training=None):
         outputs = self.convolution_op(inputs, self._noisy_kernel(training))
@@ -80,8 +66,3 @@ class NoisyConv2D(WeightNoiseMixin, keras.layers.Conv2D):
         if self.activation is not None:
             return self.activation(outputs)
         return outputs
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(self._weight_noise_config())
-        return config

@@ -51,21 +51,7 @@ class NoisyDense(WeightNoiseMixin, keras.layers.Dense):
         Network Robustness against Adversarial Attack", CVPR 2019 (arXiv:1811.09310).
     """
 
-    def __init__(
-        self,
-        *args,
-        alpha_init=0.25,
-        alpha_shape="layerwise",
-        active_at_inference=True,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(*args, **kwargs)
-        self._init_weight_noise(alpha_init, alpha_shape, active_at_inference, seed)
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_alpha(self.kernel.shape, self.units)
+    _channels_attribute = "units"
 
     def call(self, inputs, training=None):
         outputs = ops.matmul(inputs, self._noisy_kernel(training))
@@ -74,8 +60,3 @@ class NoisyDense(WeightNoiseMixin, keras.layers.Dense):
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(self._weight_noise_config())
-        return config

@@ -76,38 +76,14 @@ class NonLocalDenoising(keras.layers.Layer):
                 f"channels. Received: input_shape={tuple(input_shape)}"
             )
         channels = int(input_shape[-1])
+        # Created whether used or not, so that a seeded run draws the same default seeds.
         embed_init = keras.initializers.RandomNormal(stddev=0.01)
         if self.embed:
             embed_channels = max(channels // 2, 1)
-            self.theta = keras.layers.Conv2D(
-                embed_channels,
-                1,
-                use_bias=False,
-                kernel_initializer=embed_init,
-                dtype=self.dtype_policy,
-                name="embedding_theta",
-            )
-            self.phi = keras.layers.Conv2D(
-                embed_channels,
-                1,
-                use_bias=False,
-                kernel_initializer=embed_init,
-                dtype=self.dtype_policy,
-                name="embedding_phi",
-            )
-            self.theta.build(input_shape)
-            self.phi.build(input_shape)
-        self.conv = keras.layers.Conv2D(
-            channels,
-            1,
-            use_bias=False,
-            kernel_initializer=keras.initializers.VarianceScaling(
-                2.0, "fan_out", "truncated_normal"
-            ),
-            dtype=self.dtype_policy,
-            name="conv",
-        )
-        self.conv.build(input_shape)
+            self.theta = self._conv1x1(embed_channels, embed_init, "embedding_theta", input_shape)
+            self.phi = self._conv1x1(embed_channels, embed_init, "embedding_phi", input_shape)
+        conv_init = keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal")
+        self.conv = self._conv1x1(channels, conv_init, "conv", input_shape)
         bn_class = DualBatchNormalization if self.dual_bn else keras.layers.BatchNormalization
         self.bn = bn_class(
             momentum=self.momentum,
@@ -117,6 +93,18 @@ class NonLocalDenoising(keras.layers.Layer):
             name="bn",
         )
         self.bn.build(input_shape)
+
+    def _conv1x1(self, filters, initializer, name, input_shape):
+        conv = keras.layers.Conv2D(
+            filters,
+            1,
+            use_bias=False,
+            kernel_initializer=initializer,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+        conv.build(input_shape)
+        return conv
 
     def _non_local(self, inputs):
         shape = ops.shape(inputs)

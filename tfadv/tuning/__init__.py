@@ -17,29 +17,25 @@ which TRADES beta / FAT tau / GAIRAT lambda) are searches whose objective is rob
 `import tfadv.tuning` explicitly: it imports `keras_tuner`, which `import tfadv` does not.
 """
 
+from tfadv.tuning._keras_tuner_fixes import TUNERS
 from tfadv.tuning.adv_hyper_model import AdvHyperModel
+from tfadv.tuning.config_runner import DEFAULT_CONFIG, check_config, run_config
 from tfadv.tuning.objective import (
     ROBUST_ACCURACY,
     WEIGHTED_ACCURACY,
     WeightedAccuracy,
     get_objective,
 )
-from tfadv.tuning.search_space import COMMON_KNOBS, METHOD_KNOBS, SearchSpace
-from tfadv.tuning.tune import (
-    DEFAULT_CONFIG,
-    TUNERS,
+from tfadv.tuning.results import (
     best_classifier,
-    check_config,
-    evaluate_trials,
     export_best,
     format_summary,
-    format_trial_evaluation,
-    make_tuner,
-    run_config,
     save_summary,
-    search,
     trial_summary,
 )
+from tfadv.tuning.search_space import COMMON_KNOBS, METHOD_KNOBS, SearchSpace
+from tfadv.tuning.trial_evaluation import evaluate_trials, format_trial_evaluation
+from tfadv.tuning.tuners import make_tuner, search
 
 __all__ = [
     "AdvHyperModel",
