@@ -45,7 +45,9 @@ def test_method_names_and_knobs():
     assert "depth" in SearchSpace.available_knobs("pgdat", "wide_resnet")
     assert "width" not in SearchSpace.available_knobs("pgdat", "resnet")
     for method, knobs in tfadv.tuning.METHOD_KNOBS.items():  # every method's knobs are accepted
-        SearchSpace({name: spec[3] for name, spec in knobs.items()}, method=method)
+        model = "resnet" if method == "advprop" else "compact_cnn"
+        values = {name: knob.default for name, knob in knobs.items() if knob.default is not None}
+        SearchSpace(values, method=method, model=model)
 
 
 def test_space_round_trips_and_declares_hyperparameters(tmp_path):
@@ -153,3 +155,18 @@ def test_hypermodel_config_round_trip_and_errors():
     model = hypermodel.build(hp)
     with pytest.raises(ValueError, match="Received: validation_data=None"):
         hypermodel.fit(hp, model, None, None, epochs=1)
+
+
+def test_every_registered_method_is_reachable_from_tuning():
+    import tfadv.methods
+
+    for name, method in tfadv.methods.METHODS.items():
+        model = "resnet" if method.builder_options.get("dual_bn") else "compact_cnn"
+        space = SearchSpace({"eps": 0.1}, method=name, model=model)
+        hypermodel = AdvHyperModel(space, input_shape=(8, 8, 1), num_classes=3, attack_steps=1)
+        built = hypermodel.build(keras_tuner.HyperParameters())
+        assert isinstance(built, method)
+    with pytest.raises(
+        ValueError, match=r"needs a model builder with `dual_bn`.*model='compact_cnn'"
+    ):
+        SearchSpace(method="advprop", model="compact_cnn")

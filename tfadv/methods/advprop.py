@@ -99,7 +99,7 @@ class AdvProp(AdvModel):
     def __init__(self, classifier, attack=None, *, combine="mean", seed=None, **kwargs):
         if attack is None:
             attack = PGD(eps=1 / 255, step_size=1 / 255, steps=1)
-        if isinstance(classifier, keras.Model) and not _dual_bn()._dual_bn_layers(classifier):
+        if isinstance(classifier, keras.Model) and not _dual_bn().dual_bn_layers(classifier):
             raise ValueError(
                 "AdvProp needs a classifier with tfadv.layers.DualBatchNormalization layers (build "
                 "it with `dual_bn=True` or convert it with `tfadv.layers.convert_to_dual_bn`). "

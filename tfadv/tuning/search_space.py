@@ -132,6 +132,14 @@ class SearchSpace(JsonMixin):
             )
         allowed = self.available_knobs(self.method, model)
         parameters = inspect.signature(builder).parameters
+        from tfadv.methods import METHODS
+
+        needs = sorted(set(METHODS.get(self.method).builder_options) - set(parameters))
+        if needs:
+            raise ValueError(
+                f"Method '{self.method}' needs a model builder with `{needs[0]}` (e.g. 'resnet', "
+                f"'wide_resnet'); '{model}' has none. Received: model={model!r}"
+            )
         for name in knobs:
             if name in ("width", "depth") and name not in parameters:
                 raise ValueError(
