@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from tfadv import (  # noqa: E402
+    _quiet,  # noqa: E402, F401  (the CLI's quiet start-up, before TensorFlow loads)
     attacks,
     data,
     evaluation,
