@@ -86,9 +86,10 @@ def parse(config_path=None, overrides=(), *, smoke=False):
         raise ValueError(f"{error}") from None
     except (AttributeError, KeyError) as error:
         field = str(error).strip("\"'")
+        culprits = [arg for arg in overrides if f".{field}" in arg.split("=", 1)[0]]
         raise ValueError(
-            f"The recipe has no config field {field} (tfadv/experiment/defaults.py lists the "
-            f"fields). Received: {' '.join(overrides)}"
+            f"The recipe has no config field {field!r} (tfadv/experiment/defaults.py lists the "
+            f"fields). Received: {' '.join(culprits or overrides)}"
         ) from None
     if len(rest) > 1:
         raise ValueError(f"Unexpected arguments. Received: {' '.join(rest[1:])}")

@@ -31,7 +31,8 @@ Fields:
   `monitor`, the score that picks the kept epoch (`"val_adv_accuracy"`, `"val_clean_accuracy"`
   or `"last"`).
 - `evaluation`: the final robustness report (`protocol`, `eps`, `norm`, `limit` test examples,
-  `batch_size`) and a PGD-`pgd_steps` line (0 skips it) for comparison with hand-written loops.
+  `batch_size`, `checks`: its sanity checks) and a PGD-`pgd_steps` line (0 skips it) for
+  comparison with hand-written loops.
 - `export`: `enabled` (SavedModel and ONNX with their parity check; the `.keras` classifier is
   always saved) and `parity_examples`.
 - `plot`: the robust-accuracy-per-epoch plot (needs matplotlib).
@@ -96,6 +97,7 @@ def get_config():
             "norm": "linf",
             "limit": config_dict.placeholder(int),
             "batch_size": 256,
+            "checks": True,
             "pgd_steps": 100,
             "pgd_step_size": 0.01,
         }

@@ -24,6 +24,7 @@ def evaluate(config, classifier, test, workdir, say):
         norm=ev.norm,
         protocol=ev.protocol,
         batch_size=ev.batch_size,
+        checks=ev.checks,
         seed=config.seed,
     )
     lines = [str(report)]

@@ -54,6 +54,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         improved = self.monitor == "last" or best is None or score > best
         state = self.state
         last_file = f"epoch-{epoch + 1}.weights.h5"
+        os.makedirs(state.folder, exist_ok=True)
         self.model.save_weights(state.path(last_file))
         if improved:
             best_file = f"best-epoch-{epoch + 1}.weights.h5"
