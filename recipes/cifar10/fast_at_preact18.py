@@ -6,7 +6,8 @@ linear) is approximated by a linear warm-up to 0.2 over 7.5 epochs and a cosine 
 (`lr_schedule.name = "cosine"`, `warmup_epochs = 7.5`); the paper also trains in mixed
 precision, this recipe in float32.
 
-Target (published, CIFAR-10 test set, eps 8/255): 86.06% clean, 46.06% PGD (Fast-AT README; AutoAttack 43.21%).
+Target (published, CIFAR-10 test set, eps 8/255):
+86.06% clean, 46.06% PGD (Fast-AT README; AutoAttack 43.21%).
 This recipe was run here only as a smoke test (`--smoke`: one epoch on random images of CIFAR-10's
 shape with a small network, since this machine has neither the data nor a GPU); it has not been
 trained to the target here, and no result is claimed.
@@ -19,43 +20,26 @@ Smoke run:
 
     tfadv train --config recipes/cifar10/fast_at_preact18.py --smoke
 
-Reference: Wong, Rice, Kolter, "Fast is better than free: Revisiting adversarial training", ICLR 2020.
+Reference: Wong, Rice, Kolter, "Fast is better than free: Revisiting adversarial training", ICLR
+2020.
 """
 
 from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.cifar10 import get_config as cifar10_config
 
 
 def get_config():
-    config = main_job()
+    config = cifar10_config()
     config.workdir = "artifacts/cifar10/fast_at_preact18"
-    config.data.name = "cifar10"
-    config.data.validation_size = 1000
-    config.data.augment = True  # pad 4, random crop, random horizontal flip
-    config.data.download = True
     config.model.name = "preact_resnet18"
     config.model.kwargs = {"width": 64}
     config.method = method_config("fast_at", alpha_ratio=1.25)
     config.epochs = 15
+    config.optimizer.learning_rate = 0.2  # the cyclic schedule's peak
     config.optimizer.weight_decay = 5e-4
     config.lr_schedule.name = "cosine"
     config.lr_schedule.alpha = 0.0
     config.lr_schedule.warmup_epochs = 7.5
-    config.attack.eps = 8 / 255
-    config.evaluation.eps = 8 / 255
-    config.evaluation.protocol = "standard"  # AutoAttack's APGD-CE, APGD-T and Square
-    config.evaluation.pgd_steps = 20  # the papers' PGD-20 line
-    config.evaluation.pgd_step_size = 2 / 255
-    config.validation.step_size = 2 / 255
-    config.eps_schedule.kind = "constant"
-    config.batch_size = 128
-    config.optimizer.name = "sgd"
-    config.optimizer.learning_rate = 0.1
-    config.optimizer.momentum = 0.9
-    config.smoke = {
-        "data": {"synthetic": True},
-        "evaluation": {"protocol": "quick", "pgd_steps": 5},
-        "model": {"kwargs": {"width": 8}},
-    }
+    config.smoke.model = {"kwargs": {"width": 8}}
     config.smoke.lr_schedule = {"warmup_epochs": 0.5}  # the smoke run has one epoch
     return config

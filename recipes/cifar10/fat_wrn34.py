@@ -5,7 +5,8 @@ decay 2e-4, batch 128, 120 epochs, learning rate x0.1 at 60, x0.01 at 90, x0.005
 paper's network is Madry's WRN-32-10 (5 units per stage, as `wide_resnet(depth=34)` here) and its
 tau grows 0 -> 1 -> 2 over training; the registry's FAT takes one tau, 2 here (its final value).
 
-Target (published, CIFAR-10 test set, eps 8/255): 89.34% clean, 46.13% PGD-20 (FAT README, eps 8/255).
+Target (published, CIFAR-10 test set, eps 8/255):
+89.34% clean, 46.13% PGD-20 (FAT README, eps 8/255).
 This recipe was run here only as a smoke test (`--smoke`: one epoch on random images of CIFAR-10's
 shape with a small network, since this machine has neither the data nor a GPU); it has not been
 trained to the target here, and no result is claimed.
@@ -18,45 +19,20 @@ Smoke run:
 
     tfadv train --config recipes/cifar10/fat_wrn34.py --smoke
 
-Reference: Zhang, Xu, Han, Niu, Cui, Sugiyama, Kankanhalli, "Attacks Which Do Not Kill Training Make
-Adversarial Learning Stronger", ICML 2020.
+Reference: Zhang, Xu, Han, Niu, Cui, Sugiyama, Kankanhalli, "Attacks Which Do Not Kill Training
+Make Adversarial Learning Stronger", ICML 2020.
 """
 
 from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.cifar10 import get_config as cifar10_config
 
 
 def get_config():
-    config = main_job()
+    config = cifar10_config()
     config.workdir = "artifacts/cifar10/fat_wrn34"
-    config.data.name = "cifar10"
-    config.data.validation_size = 1000
-    config.data.augment = True  # pad 4, random crop, random horizontal flip
-    config.data.download = True
-    config.model.name = "wide_resnet"
-    config.model.kwargs = {"depth": 34, "width": 10}
     config.method = method_config("fat", tau=2)
-    config.attack.steps = 10
     config.attack.step_size = 0.007
     config.epochs = 120
-    config.optimizer.weight_decay = 2e-4
-    config.lr_schedule.name = "piecewise"
     config.lr_schedule.boundaries = (60, 90, 110)
     config.lr_schedule.factors = (0.1, 0.01, 0.005)
-    config.attack.eps = 8 / 255
-    config.evaluation.eps = 8 / 255
-    config.evaluation.protocol = "standard"  # AutoAttack's APGD-CE, APGD-T and Square
-    config.evaluation.pgd_steps = 20  # the papers' PGD-20 line
-    config.evaluation.pgd_step_size = 2 / 255
-    config.validation.step_size = 2 / 255
-    config.eps_schedule.kind = "constant"
-    config.batch_size = 128
-    config.optimizer.name = "sgd"
-    config.optimizer.learning_rate = 0.1
-    config.optimizer.momentum = 0.9
-    config.smoke = {
-        "data": {"synthetic": True},
-        "evaluation": {"protocol": "quick", "pgd_steps": 5},
-        "model": {"kwargs": {"depth": 10, "width": 1}},
-    }
     return config

@@ -3,10 +3,11 @@
 PGD-10 (step 0.007, eps 8/255) whose losses are reweighted (lambda -1) from epoch 61 of 120
 (`begin_epoch` 60, 0-based); SGD 0.1, momentum 0.9, weight decay 2e-4, batch 128, learning rate
 /10 at 60, /100 at 90, /200 at 110. The paper's network is WRN-32-10 (as `depth=34` here).
-GAIRAT's PGD robustness is known not to survive AutoAttack (METHODS.md 5.7): read the
-"standard" protocol's worst case, not the PGD-20 line.
+GAIRAT's PGD robustness is known not to survive AutoAttack (its authors, in their repository's
+issue 1): read the "standard" protocol's worst case, not the PGD-20 line.
 
-Target (published, CIFAR-10 test set, eps 8/255): 85.75% clean, 57.81% PGD-20 at the best checkpoint (GAIRAT README).
+Target (published, CIFAR-10 test set, eps 8/255):
+85.75% clean, 57.81% PGD-20 at the best checkpoint (GAIRAT README).
 This recipe was run here only as a smoke test (`--smoke`: one epoch on random images of CIFAR-10's
 shape with a small network, since this machine has neither the data nor a GPU); it has not been
 trained to the target here, and no result is claimed.
@@ -19,45 +20,20 @@ Smoke run:
 
     tfadv train --config recipes/cifar10/gairat_wrn34.py --smoke
 
-Reference: Zhang, Zhu, Niu, Han, Sugiyama, Kankanhalli, "Geometry-aware Instance-reweighted Adversarial
-Training", ICLR 2021.
+Reference: Zhang, Zhu, Niu, Han, Sugiyama, Kankanhalli, "Geometry-aware Instance-reweighted
+Adversarial Training", ICLR 2021.
 """
 
 from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.cifar10 import get_config as cifar10_config
 
 
 def get_config():
-    config = main_job()
+    config = cifar10_config()
     config.workdir = "artifacts/cifar10/gairat_wrn34"
-    config.data.name = "cifar10"
-    config.data.validation_size = 1000
-    config.data.augment = True  # pad 4, random crop, random horizontal flip
-    config.data.download = True
-    config.model.name = "wide_resnet"
-    config.model.kwargs = {"depth": 34, "width": 10}
     config.method = method_config("gairat", lambda_=-1.0, begin_epoch=60)
-    config.attack.steps = 10
     config.attack.step_size = 0.007
     config.epochs = 120
-    config.optimizer.weight_decay = 2e-4
-    config.lr_schedule.name = "piecewise"
     config.lr_schedule.boundaries = (60, 90, 110)
     config.lr_schedule.factors = (0.1, 0.01, 0.005)
-    config.attack.eps = 8 / 255
-    config.evaluation.eps = 8 / 255
-    config.evaluation.protocol = "standard"  # AutoAttack's APGD-CE, APGD-T and Square
-    config.evaluation.pgd_steps = 20  # the papers' PGD-20 line
-    config.evaluation.pgd_step_size = 2 / 255
-    config.validation.step_size = 2 / 255
-    config.eps_schedule.kind = "constant"
-    config.batch_size = 128
-    config.optimizer.name = "sgd"
-    config.optimizer.learning_rate = 0.1
-    config.optimizer.momentum = 0.9
-    config.smoke = {
-        "data": {"synthetic": True},
-        "evaluation": {"protocol": "quick", "pgd_steps": 5},
-        "model": {"kwargs": {"depth": 10, "width": 1}},
-    }
     return config

@@ -2,8 +2,9 @@
 
 PGD-AT whose per-example losses are reweighted by the number of PGD steps needed to cross the
 decision boundary (lambda -1), from epoch 11 of 20 (half-way, as in the paper's schedule).
-Evaluate it with AutoAttack-style attacks: its PGD robustness can be gradient masking (see
-METHODS.md section 5.7).
+Evaluate it with AutoAttack-style attacks: its PGD robustness can be gradient masking (the
+GAIRAT authors, github.com/zjfheart/Geometry-aware-Instance-reweighted-Adversarial-Training
+issue 1).
 
 Everything else is the main job's (`recipes/mnist/default.py`): `compact_cnn`, PGD budget eps 0.3 /
 10 steps / step 0.075 with a 5-epoch epsilon ramp, Adam 1e-3 with cosine decay, 20 epochs, batch

@@ -1,4 +1,4 @@
-"""`RunState`: what a run has finished, kept next to its checkpoints so that a restart tells the truth."""
+"""`RunState`: a run's finished epochs, kept with its checkpoints for truthful restarts."""
 
 import json
 import os
