@@ -120,3 +120,28 @@ def test_smoke_keeps_overrides_and_recipe_smoke_fields():
     assert config.epochs == 2 and config.workdir == "w"  # the command line wins over --smoke
     assert config.method.knobs.begin_epoch == 0  # the recipe's own smoke field
     assert config.data.train_limit == 128 and overridden == ["epochs", "workdir"]
+
+
+@pytest.mark.parametrize(
+    "orig_argv, argv0, env, quiet",
+    [
+        (["python", "-m", "tfadv.cli.main", "train"], "-m", "", True),
+        (["/venv/bin/python", "/venv/bin/tfadv", "train"], "/venv/bin/tfadv", "", True),
+        (
+            ["/venv/bin/python", "/venv/bin/tfadv", "train", "--verbose"],
+            "/venv/bin/tfadv",
+            "",
+            False,
+        ),
+        (["/venv/bin/python", "/venv/bin/tfadv", "train"], "/venv/bin/tfadv", "1", False),
+        (["python", "-m", "pytest"], "-m", "", False),
+        (["python", "script.py"], "script.py", "", False),
+    ],
+)
+def test_only_the_command_line_is_quietened(monkeypatch, orig_argv, argv0, env, quiet):
+    from tfadv import _quiet
+
+    monkeypatch.setattr("sys.orig_argv", orig_argv)
+    monkeypatch.setattr("sys.argv", [argv0, *orig_argv[2:]])
+    monkeypatch.setenv("TFADV_VERBOSE", env)
+    assert _quiet.is_quiet_cli() is quiet

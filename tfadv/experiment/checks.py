@@ -40,7 +40,7 @@ def check_config(config):
         eps=config.attack.eps,
         steps=config.attack.steps,
         step_size=config.attack.step_size,
-        seed=config.seed,
+        seed=None,  # fresh random starts every step (a seeded PGD repeats them per batch)
         norm=config.attack.norm,
     )
     from tfadv.utils.registry import check_knobs
