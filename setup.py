@@ -25,6 +25,7 @@ INSTALL_REQUIRES = [
     "keras>=3.8,<4",
     "numpy>=1.26",
     "absl-py>=2.0",
+    "ml_collections>=1.0",  # recipes are ml_collections config files (tfadv train --config)
     "tensorflow-datasets>=4.9",
     "keras-tuner>=1.4",
     "scipy>=1.10",  # with scikit-learn: keras-tuner's BayesianOptimization

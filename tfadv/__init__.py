@@ -1,6 +1,7 @@
 """tfadv: adversarial training for Keras 3 / TensorFlow image classifiers through `model.fit`."""
 
 from tfadv import (  # noqa: E402
+    _quiet,  # noqa: E402, F401  (the CLI's quiet start-up, before TensorFlow loads)
     attacks,
     data,
     evaluation,

@@ -12,11 +12,11 @@ per-example worst case) on the first 500 embedded MNIST test digits.
 
 Command (full, from the repository root):
 
-    python recipes/mnist_tune.py
+    python recipes/tuning/mnist_tune.py
 
 Smoke run (2 radii, 512 digits, 1 epoch, 200 test digits):
 
-    python recipes/mnist_tune.py --quick
+    python recipes/tuning/mnist_tune.py --quick
 
 Expected runtime on the 2-core CPU machine this was measured on (shared, load average 2.5-3):
 full 6 min 5 s wall (6 min 51 s CPU); quick 39 s wall.

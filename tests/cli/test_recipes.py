@@ -1,0 +1,115 @@
+"""Every recipe under recipes/ (found by glob, so new recipes enrol): parses, validates, builds;
+under `--smoke` it trains, evaluates and writes its folder."""
+
+import glob
+import json
+import os
+
+import pytest
+
+import tfadv
+from tfadv.cli.main import main
+from tfadv.experiment import build, parse
+from tfadv.experiment.checks import check_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RECIPES = sorted(
+    os.path.relpath(path, ROOT)
+    for path in glob.glob(os.path.join(ROOT, "recipes", "*", "*.py"))
+    if os.path.basename(os.path.dirname(path)) != "tuning"  # Keras Tuner scripts, not configs
+)
+
+
+def test_recipes_are_found():
+    names = {os.path.basename(path) for path in RECIPES}
+    assert {"default.py", "trades.py", "advprop.py", "pni.py", "trades_wrn34.py"} <= names
+    assert len(RECIPES) >= 18
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_recipe_validates_and_builds(recipe):
+    config, _ = parse(os.path.join(ROOT, recipe))
+    plan = check_config(config)
+    assert tfadv.methods.get(config.method.name) is plan["method"]
+    assert config.workdir.startswith("artifacts/")
+    text = open(os.path.join(ROOT, recipe), encoding="utf-8").read()
+    assert f"tfadv train --config {recipe}" in text  # the docstring gives the exact command
+    smoke, _ = parse(os.path.join(ROOT, recipe), smoke=True)
+    assert smoke.epochs == 1 and smoke.workdir == config.workdir + "_smoke"
+    plan = check_config(smoke)
+    data = build.load_data(smoke)
+    classifier = build.build_classifier(smoke, plan, data["shape"], data["classes"])
+    model = build.build_method(smoke, plan, classifier)
+    assert isinstance(model, plan["method"])
+    assert classifier.output_shape == (None, data["classes"])
+
+
+def test_default_recipe_is_the_main_job():
+    recipe, _ = parse(os.path.join(ROOT, "recipes", "mnist", "default.py"))
+    default, _ = parse(None)
+    assert recipe.to_dict() == default.to_dict()
+    assert (default.method.name, default.model.name, default.epochs) == ("pgdat", "compact_cnn", 20)
+    assert (default.attack.eps, default.attack.steps, default.batch_size) == (0.3, 10, 64)
+    budget = check_config(default)["budget"]
+    assert budget.step_size == pytest.approx(0.075)
+    assert default.data.validation_size == 500 and default.evaluation.protocol == "quick"
+
+
+def test_advprop_recipe_gets_dual_batch_norm():
+    config, _ = parse(os.path.join(ROOT, "recipes", "mnist", "advprop.py"))
+    assert check_config(config)["model_kwargs"]["dual_bn"] is True
+
+
+def _smoke_args(recipe, workdir, export):
+    args = ["train", "--config", os.path.join(ROOT, recipe), "--smoke"]
+    args += [f"--config.workdir={workdir}", "--config.evaluation.limit=8"]
+    if not export:
+        args += ["--config.export.enabled=False", "--config.evaluation.checks=False"]
+        args += ["--config.evaluation.pgd_steps=0", "--config.plot=False"]
+    return args
+
+
+def test_default_recipe_smoke_run_writes_the_folder(tmp_path, capsys):
+    """The CI run of the main job: one folder with everything the run produced."""
+    out = tmp_path / "run"
+    assert main(_smoke_args("recipes/mnist/default.py", out, export=True)) == 0
+    printed = capsys.readouterr().out
+    assert "Robustness report: protocol 'quick'" in printed and "PGD" in printed
+    for name in (
+        "config.json",
+        "train.log",
+        "history.csv",
+        "report.txt",
+        "report.json",
+        "per_example.csv",
+        "robust_accuracy.png",
+        "classifier.keras",
+        "model.onnx",
+        "parity.json",
+        "summary.json",
+        "checkpoints/state.json",
+    ):
+        assert (out / name).exists(), name
+    assert (out / "saved_model" / "1" / "saved_model.pb").exists()
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    summary = json.loads((out / "summary.json").read_text())
+    report = summary["report"]
+    assert 0.0 <= report["robust_accuracy"] <= report["clean_accuracy"] <= 1.0
+    assert summary["best_epoch"] == 1 and summary["epochs"] == 1
+    rows = (out / "per_example.csv").read_text().splitlines()
+    assert len(rows) == 1 + report["n_examples"]
+    robust = sum(int(row.split(",")[4]) for row in rows[1:])
+    assert robust / report["n_examples"] == pytest.approx(report["robust_accuracy"])
+    assert "Robustness report" in (out / "train.log").read_text()
+    assert json.loads((out / "config.json").read_text())["epochs"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_every_recipe_smoke_run(recipe, tmp_path):
+    out = tmp_path / "run"
+    assert main(_smoke_args(recipe, out, export=False)) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    config, _ = parse(os.path.join(ROOT, recipe))
+    assert summary["method"] == tfadv.methods.get(config.method.name).__name__
+    assert summary["epochs"] == 1 and (out / "classifier.keras").exists()

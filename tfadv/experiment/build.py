@@ -1,0 +1,159 @@
+"""Builds an experiment's data, classifier, method and optimizer from a checked config."""
+
+import math
+
+import keras
+import numpy as np
+
+
+def load_data(config):
+    """Returns `{"train": ..., "validation": (x, y) or None, "test": (x, y), "shape", "classes"}`.
+
+    `"train"` is `(x, y)` NumPy arrays, or a `tf.data.Dataset` when `data.augment` is set.
+    """
+    import tfadv
+
+    data = config.data
+    if data.synthetic:
+        return _synthetic(config)
+    common = {"validation_size": data.validation_size, "seed": config.seed}
+    if data.download:  # TFDS downloads and prepares the dataset once; load_numpy never downloads.
+        tfadv.data.load(data.name, "test", batch_size=config.batch_size, download=True, **common)
+    train = tfadv.data.load_numpy(data.name, "train", limit=data.train_limit, **common)
+    validation = None
+    if data.validation_size:
+        validation = tfadv.data.load_numpy(data.name, "validation", **common)
+    limit = _min(data.test_limit, config.evaluation.limit)
+    test = tfadv.data.load_numpy(data.name, "test", limit=limit, **common)
+    result = {"train": train, "validation": validation, "test": test}
+    result["train_size"] = len(train[0])
+    if data.augment:
+        result["train"] = tfadv.data.load(
+            data.name,
+            "train",
+            batch_size=config.batch_size,
+            augment=True,
+            limit=data.train_limit,
+            download=data.download,
+            **common,
+        )
+    result["shape"] = train[0].shape[1:]
+    result["classes"] = int(max(train[1].max(), test[1].max()) + 1)
+    return result
+
+
+def _min(a, b):
+    values = [v for v in (a, b) if v is not None]
+    return min(values) if values else None
+
+
+def _synthetic(config):
+    """Uniform random images and labels of the dataset's shape (smoke runs without the data)."""
+    from tfadv.data._catalog import dataset_info
+
+    info = dataset_info(config.data.name)
+    rng = np.random.default_rng(config.seed)
+
+    def split(n):
+        x = rng.uniform(0.0, 1.0, (n, *info.image_shape)).astype("float32")
+        return x, rng.integers(0, info.num_classes, n).astype("int32")
+
+    n_train = config.data.train_limit or 128
+    test = split(_min(config.data.test_limit, config.evaluation.limit) or 64)
+    validation = split(config.data.validation_size) if config.data.validation_size else None
+    return {
+        "train": split(n_train),
+        "validation": validation,
+        "test": test,
+        "train_size": n_train,
+        "shape": tuple(info.image_shape),
+        "classes": info.num_classes,
+    }
+
+
+def build_classifier(config, plan, shape, classes):
+    """The classifier: built by `model.name` or loaded from `model.init` (checked for shape)."""
+    if not config.model.init:
+        return plan["builder"](
+            input_shape=tuple(shape), num_classes=classes, **plan["model_kwargs"]
+        )
+    import tfadv
+
+    path = config.model.init
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad file; report one line.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"`model.init` is not a readable .keras model ({reason}). Received: model.init={path!r}"
+        ) from None
+    if isinstance(model, tfadv.AdvModel):
+        model = model.classifier
+    want_in, want_out = (None, *tuple(shape)), (None, classes)
+    got_in = tuple(model.input_shape) if hasattr(model, "input_shape") else None
+    got_out = tuple(model.output_shape) if hasattr(model, "output_shape") else None
+    if got_in != want_in or got_out != want_out:
+        raise ValueError(
+            f"`model.init` maps {got_in} -> {got_out}, but {config.data.name!r} needs "
+            f"{want_in} -> {want_out}. Received: model.init={path!r}"
+        )
+    return model
+
+
+def build_method(config, plan, classifier):
+    """The method (`from_knobs`) with its epsilon schedule and the validation attack."""
+    import tfadv
+
+    schedule = None
+    if config.eps_schedule.kind == "linear_ramp" and config.eps_schedule.ramp_epochs > 0:
+        schedule = tfadv.schedules.LinearRamp(
+            0.0, config.attack.eps, ramp_epochs=config.eps_schedule.ramp_epochs
+        )
+    val = config.validation
+    eps = config.evaluation.eps
+    val_attack = None
+    if config.data.validation_size:
+        val_attack = tfadv.attacks.PGD(
+            eps=eps,
+            step_size=val.step_size or 2.5 * eps / val.steps,
+            steps=val.steps,
+            norm=config.evaluation.norm,
+            seed=0,
+        )
+    return plan["method"].from_knobs(
+        classifier,
+        budget=plan["budget"],
+        eps_schedule=schedule,
+        eval_attack=val_attack,
+        **dict(config.method.knobs),
+    )
+
+
+def build_optimizer(config, train_size):
+    """The optimizer with its learning-rate schedule (in optimizer steps)."""
+    steps_per_epoch = max(1, math.ceil(train_size / config.batch_size))
+    total = config.epochs * steps_per_epoch
+    opt, lr = config.optimizer, config.lr_schedule
+    rate = opt.learning_rate
+    if lr.name == "cosine":
+        warmup = int(lr.warmup_epochs * steps_per_epoch)
+        rate = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else opt.learning_rate,
+            decay_steps=max(1, total - warmup),
+            alpha=lr.alpha,
+            warmup_target=opt.learning_rate if warmup else None,
+            warmup_steps=warmup,
+        )
+    elif lr.name == "piecewise":
+        rate = keras.optimizers.schedules.PiecewiseConstantDecay(
+            [int(b * steps_per_epoch) for b in lr.boundaries],
+            [opt.learning_rate] + [opt.learning_rate * f for f in lr.factors],
+        )
+    decay = opt.weight_decay or None
+    if opt.name == "sgd":
+        return keras.optimizers.SGD(
+            rate, momentum=opt.momentum, nesterov=opt.nesterov, weight_decay=decay
+        )
+    if opt.name == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=opt.weight_decay)
+    return keras.optimizers.Adam(rate, weight_decay=decay)
