@@ -4,6 +4,7 @@ __version__ = "0.1.0"
 
 from tfadv import (  # noqa: E402
     attacks,
+    certification,
     data,
     evaluation,
     export,
@@ -21,6 +22,7 @@ __all__ = [
     "AttackBudget",
     "LossResult",
     "attacks",
+    "certification",
     "data",
     "evaluation",
     "export",
