@@ -51,6 +51,7 @@ def test_gamma_zero_equals_the_wrapped_method(build):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_warmup_epochs_delay_the_perturbation():
     x, y = data()
     expected = fit_one_epoch(pgdat(small_net()), x, y)

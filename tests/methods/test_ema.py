@@ -88,7 +88,7 @@ def test_robust_early_stopping_selects_and_restores_averaged_weights():
         trajectory,
         WeightAveraging(),
         RecordAverage(),
-        tfadv.evaluation.RobustEvaluation((x, y), eps=0.05),
+        tfadv.evaluation.RobustEvaluation((x, y), eps=0.05, limit=8),
         stopping,
     ]
     model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=callbacks)
