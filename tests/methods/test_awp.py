@@ -46,9 +46,12 @@ def fit_one_epoch(model, x, y):
 def test_gamma_zero_equals_the_wrapped_method(build):
     x, y = data()
     expected = fit_one_epoch(build(small_net(batch_norm=True)), x, y)
-    got = fit_one_epoch(tfadv.methods.AWP(build(small_net(batch_norm=True)), gamma=0.0), x, y)
+    awp = tfadv.methods.AWP(build(small_net(batch_norm=True)), gamma=0.0)
+    got = fit_one_epoch(awp, x, y)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a, b)
+    # The wrapped method follows the epoch progress (its schedules read its own).
+    assert float(awp.method.epoch_progress.numpy()) == float(awp.epoch_progress.numpy()) == 0.5
 
 
 @pytest.mark.slow

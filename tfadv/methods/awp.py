@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfadv.adv_model import METHODS, AdvModel, _ProgressCallback, _replicas
+from tfadv.adv_model import METHODS, AdvModel
 from tfadv.utils import validation
 from tfadv.utils.registry import Knob, check_knobs
 
@@ -31,6 +31,27 @@ def weight_perturbation(variables, grads):
         finite = tf.reduce_all(tf.math.is_finite(direction))
         directions.append(tf.where(finite, direction, tf.zeros_like(direction)))
     return directions
+
+
+def _replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+class _SharedProgress(keras.callbacks.Callback):
+    """Copies AWP's epoch progress into the wrapped method's (read by FAT's tau, GAIRAT's lambda)."""
+
+    def __init__(self, awp):
+        super().__init__()
+        self._awp = awp
+
+    def _copy(self):
+        self._awp.method.epoch_progress.assign(self._awp.epoch_progress.numpy())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._copy()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._copy()
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -142,7 +163,7 @@ class AWP(AdvModel):
 
     def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
         # The wrapped method reads its own epoch progress (FAT's tau, GAIRAT's lambda schedules).
-        callbacks = [_ProgressCallback(self.method)] + list(callbacks or [])
+        callbacks = [_SharedProgress(self)] + list(callbacks or [])
         return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
 
     # ------------------------------------------------------------------------------------ the hooks
