@@ -3,6 +3,7 @@
 from tfadv import (  # noqa: E402
     _quiet,  # noqa: E402, F401  (the CLI's quiet start-up, before TensorFlow loads)
     attacks,
+    callbacks,
     certification,
     data,
     evaluation,
@@ -22,6 +23,7 @@ __all__ = [
     "AttackBudget",
     "LossResult",
     "attacks",
+    "callbacks",
     "certification",
     "data",
     "evaluation",
