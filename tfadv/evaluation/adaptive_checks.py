@@ -14,6 +14,7 @@ them, i.e. when its accuracy is below the protocol's worst case.
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tfadv.attacks.attack import model_logits
 from tfadv.attacks.pgd import PGD
@@ -28,11 +29,14 @@ ADAPTIVE_STEPS = 50
 
 
 class _ScaledLogits:
-    """`model(x) / temperature`: logits with the softmax's saturation undone."""
+    """`model(x) / temperature`: logits with the softmax's saturation undone.
 
-    def __init__(self, model, temperature):
+    The temperature is a variable, so one compiled attack serves every temperature.
+    """
+
+    def __init__(self, model):
         self.model = model
-        self.temperature = float(temperature)
+        self.temperature = tf.Variable(1.0, trainable=False, dtype=tf.float32)
 
     def __call__(self, x, training=False):
         return model_logits(self.model, x) / self.temperature
@@ -58,11 +62,12 @@ def scaled_logits_check(model, predictor, x, y, robust, *, eps, norm, batch_size
     candidates = np.flatnonzero(robust)
     broken = np.zeros(len(candidates), bool)
     attack = PGD(eps=eps, norm=norm, steps=ADAPTIVE_STEPS, loss="ce", seed=seed)
+    scaled = _ScaledLogits(model)
     for temperature in TEMPERATURES:
         left = candidates[~broken]
         if not len(left):
             break
-        scaled = _ScaledLogits(model, temperature)
+        scaled.temperature.assign(temperature)
         broken[~broken] = broken_by_attack(
             attack, scaled, predictor, x[left], y[left], eps, batch_size
         )
