@@ -157,7 +157,9 @@ def run_reference(net, x, y, batch_size, seed):
         attack_started = time.perf_counter()
         idx = torch.nonzero(robust).flatten()
         if len(idx):
-            correct = batched(lambda i: predict(attack(images[i], labels[i])), idx) == labels[idx]
+            correct = (
+                batched(lambda i, a=attack: predict(a(images[i], labels[i])), idx) == labels[idx]
+            )
             robust[idx] = correct
         after[name] = robust.float().mean().item()
         attack_seconds[name] = time.perf_counter() - attack_started
