@@ -1,18 +1,12 @@
 """FAB-T: closed-form minimal perturbations on linear models, the box, the ball, and compilation."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import tfadv
+from tests.attacks.test_attacks_math import linear_model
 from tfadv.attacks.fabt import FABT, project_l2, project_linf
-
-
-def linear_model(w, b):
-    model = keras.Sequential([keras.Input((w.shape[0],)), keras.layers.Dense(w.shape[1])])
-    model.layers[0].set_weights([w, b])
-    return model
 
 
 def minimal_linf(x, w, m):
