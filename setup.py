@@ -49,7 +49,15 @@ setup(
     extras_require={
         "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "matplotlib>=3.8"],
         "plot": ["matplotlib>=3.8"],
-        "bench": ["adversarial-robustness-toolbox>=1.20", "multiprocess", "matplotlib>=3.8"],
+        "bench": [
+            "adversarial-robustness-toolbox>=1.20",
+            "multiprocess",
+            "matplotlib>=3.8",
+            # benchmarks/autoattack_parity.py: the reference AutoAttack in PyTorch.
+            "torch>=2.1",
+            "torchattacks>=3.5",
+            "onnx2torch>=1.5",
+        ],
     },
     entry_points={"console_scripts": ["tfadv=tfadv.cli.main:main"]},
     classifiers=[

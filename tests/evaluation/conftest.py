@@ -51,3 +51,10 @@ class RoundInputs(keras.layers.Layer):
 
     def call(self, inputs):
         return keras.ops.round(inputs)
+
+
+class StopInputGradient(keras.layers.Layer):
+    """The identity with a zero gradient: a model that hides its gradients from white-box attacks."""
+
+    def call(self, inputs):
+        return keras.ops.stop_gradient(inputs)

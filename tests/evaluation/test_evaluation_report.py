@@ -9,7 +9,8 @@ import tensorflow as tf
 
 import tfadv
 import tfadv.evaluation
-from tests.evaluation.conftest import AlwaysNoise, RoundInputs
+from tests.evaluation.conftest import AlwaysNoise, RoundInputs, StopInputGradient
+from tfadv.evaluation import _utils, adaptive_checks
 
 EPS = 0.1
 
@@ -26,7 +27,9 @@ def test_plain_model_is_not_flagged(plain_report):
     assert plain_report.flagged == [], str(plain_report)
     names = [flag.name for flag in plain_report.flags]
     assert names == list(tfadv.evaluation.SANITY_CHECKS)
-    assert all(flag.raised is False for flag in plain_report.flags)
+    no_surrogate = plain_report.flag("transfer_beats_protocol")
+    assert no_surrogate.raised is None and "surrogate" in no_surrogate.detail
+    assert all(flag.raised is False for flag in plain_report.flags if flag is not no_surrogate)
 
 
 def test_worst_case_no_higher_than_any_attack(plain_report):
@@ -79,6 +82,33 @@ def test_json_round_trip(plain_report, tmp_path):
     assert data["attacks"][0]["config"]["steps"] == 20
     assert {f["name"] for f in data["flags"]} == set(tfadv.evaluation.SANITY_CHECKS)
     assert str(loaded) == str(plain_report)
+    np.testing.assert_array_equal(loaded.robust_mask, plain_report.robust_mask)
+    assert data["summary"] == {
+        "clean_acc": round(100 * plain_report.clean_accuracy, 2),
+        "autoattack_acc": round(100 * plain_report.robust_accuracy, 2),
+        "eps": EPS,
+        "norm": "Linf",
+        "n_examples": 64,
+        "protocol": "quick",
+        "protocol_version": "1.0",
+        "variant": "default",
+    }
+
+
+def test_per_example_results_name_the_breaking_attack_and_its_norm(plain_report, trained_cnn):
+    _, _, y = trained_cnn
+    per = plain_report.per_example
+    assert per["label"] == [int(v) for v in y[:64]]
+    broken = [b is not None for b in per["broken_by"]]
+    for correct, by, size in zip(per["clean_correct"], per["broken_by"],
+                                 per["perturbation_norm"], strict=True):  # fmt: skip
+        assert (by is None) == (size is None)
+        if by is not None:
+            assert correct and by in ("PGD-20", "APGD-CE") and 0.0 < size <= EPS + 1e-6
+    robust = np.array(per["clean_correct"]) & ~np.array(broken)
+    assert robust.mean() == pytest.approx(plain_report.robust_accuracy)
+    assert sum(plain_report.broken_by.values()) == sum(broken)
+    assert np.sum(per["clean_correct"]) / 64 == pytest.approx(plain_report.clean_accuracy)
 
 
 def test_table_names_protocol_budgets_and_flags(plain_report):
@@ -106,6 +136,34 @@ def test_gradient_masked_model_is_flagged(trained_cnn, kind):
     assert "zero_gradients" in report.flagged, str(report)
     assert report.flag("zero_gradients").raised
     assert "[FLAG] zero_gradients" in str(report)
+    if kind == "saturated":  # logit scaling (GAIRAT's failure): PGD on logits / T undoes it
+        assert "scaled_logits_beat_protocol" in report.flagged, str(report)
+
+
+def test_transfer_from_a_surrogate_beats_a_protocol_blind_to_gradients(trained_cnn):
+    model, x, y = trained_cnn
+    blind = keras.Sequential([keras.Input((28, 28, 1)), StopInputGradient(), model])
+    xs, ys = x[:32], y[:32]
+    predictor = _utils.Predictor(blind, 32)
+    robust = predictor.correct(xs, ys)  # as if the protocol had broken nothing
+    common = dict(eps=EPS, norm="linf", seed=0)
+    flag = adaptive_checks.transfer_check(model, predictor, xs, ys, robust, **common)
+    assert flag.name == "transfer_beats_protocol" and flag.raised, flag
+    # PGD on scaled logits still sees no gradient: only the transfer attack finds the weakness.
+    assert not adaptive_checks.scaled_logits_check(
+        blind, predictor, xs, ys, robust, **common
+    ).raised
+    none = adaptive_checks.transfer_check(None, predictor, xs, ys, robust, **common)
+    assert none.raised is None
+
+
+@pytest.mark.slow
+def test_trained_surrogate_imitates_the_target(trained_cnn):
+    model, x, _ = trained_cnn
+    predictor = _utils.Predictor(model, 128)
+    surrogate = adaptive_checks.train_surrogate(predictor, x, epochs=10)
+    agreement = np.mean(surrogate.predict(x, verbose=0).argmax(1) == predictor.predictions(x))
+    assert agreement > 0.8, agreement
 
 
 def test_randomized_model_is_attacked_with_eot(trained_cnn):

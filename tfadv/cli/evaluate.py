@@ -1,32 +1,40 @@
 """`tfadv evaluate`: robust accuracy of a saved model under a named protocol, with sanity checks.
 
-    tfadv evaluate MODEL.keras --data embedded_mnist --split test --limit 1000 --eps 0.3
+    tfadv evaluate MODEL --data embedded_mnist --split test --limit 1000 --eps 0.3
         --norm linf --protocol standard [--json report.json] [--batch-size 256] [--seed 0]
-        [--no-checks] [--quiet]
+        [--surrogate SURROGATE.keras|train] [--no-checks] [--quiet]
 
-Prints the `RobustnessReport` table (per-attack and worst-case accuracy, budgets, sanity flags)
-after a progress bar; `--json` also writes it as JSON. The exit code is 0 whether or not flags are
-raised.
+MODEL is a `.keras` file, a SavedModel folder (what `tfadv export` writes; gradient attacks run
+through its serving signature) or an `.onnx` file (run by ONNX Runtime: black-box Square, plus a
+transfer attack from `--surrogate`). Prints the `RobustnessReport` table (per-attack and
+worst-case accuracy, budgets, sanity flags) after a progress bar; `--json` also writes it as JSON,
+with per-example results and a RobustBench-style summary. The exit code is 0 whether or not flags
+are raised; a path that is not a model gives one error line and exit code 2.
 """
 
 import sys
 
-PROTOCOL_NAMES = ("quick", "standard")
+PROTOCOL_NAMES = ("quick", "standard", "plus", "rand")
 
 
 def add_parser(subparsers):
     """Registers the `evaluate` subcommand."""
     parser = subparsers.add_parser(
         "evaluate",
-        help="Robust accuracy of a .keras model under a named protocol (quick, standard).",
+        help="Robust accuracy of a saved model under a named protocol (quick, standard, plus, rand).",
         description=(
-            "Evaluate a trained .keras classifier (an AdvModel is evaluated through its "
-            "classifier) under a fixed, versioned protocol: 'quick' (PGD-20 + APGD-CE) or "
-            "'standard' (AutoAttack's APGD-CE, APGD-T and Square), and report per-attack and "
-            "worst-case robust accuracy with sanity checks."
+            "Evaluate a trained classifier (a .keras file, a SavedModel folder or an .onnx file; "
+            "an AdvModel is evaluated through its classifier) under a fixed, versioned protocol: "
+            "'quick' (PGD-20 + APGD-CE), or AutoAttack's 'standard' (APGD-CE, APGD-T, FAB-T, "
+            "Square), 'plus' or 'rand', and report per-attack and worst-case robust accuracy with "
+            "sanity checks."
         ),
     )
-    parser.add_argument("model", metavar="MODEL", help="path of the trained model, a .keras file")
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        help="the trained model: a .keras file, a SavedModel folder or an .onnx file",
+    )
     parser.add_argument(
         "--data", default="embedded_mnist", help="dataset name (default: embedded_mnist)"
     )
@@ -59,6 +67,12 @@ def add_parser(subparsers):
         default=20,
         help="EOT gradient samples against a randomised model (default: 20)",
     )
+    parser.add_argument(
+        "--surrogate",
+        default=None,
+        help="source model of a transfer attack: a .keras file, or 'train' to fit a small one "
+        "on the target's predictions (default: none)",
+    )
     parser.add_argument("--json", metavar="OUT", default=None, help="also write the report as JSON")
     parser.add_argument(
         "--no-checks", dest="checks", action="store_false", help="skip the sanity checks"
@@ -70,19 +84,12 @@ def add_parser(subparsers):
 
 def run(args):
     """Runs `tfadv evaluate`; returns the exit code."""
-    import os
-
-    import keras
-
-    import tfadv  # noqa: F401  (registers tfadv's serialisable classes before loading)
     from tfadv import data as tfadv_data
-    from tfadv.evaluation import evaluate
+    from tfadv.evaluation import evaluate, load_model
 
-    if not os.path.exists(args.model):
-        raise FileNotFoundError(f"No model file at {args.model!r}. Received: MODEL={args.model!r}")
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"`--limit` must be >= 1. Received: --limit={args.limit}")
-    model = keras.saving.load_model(args.model)
+    model = load_model(args.model)
     x, y = tfadv_data.load_numpy(args.data, split=args.split, limit=args.limit)
     if not args.quiet:
         print(
@@ -100,6 +107,7 @@ def run(args):
         checks=args.checks,
         eot_iter=args.eot_iter,
         seed=args.seed,
+        surrogate=args.surrogate,
         verbose=0 if args.quiet else 1,
     )
     print(report)

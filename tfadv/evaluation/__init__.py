@@ -1,8 +1,12 @@
 """Trustworthy robustness evaluation.
 
 - `tfadv.evaluation.evaluate`: robust accuracy under a named, versioned protocol (`"quick"`:
-  PGD-20 + APGD-CE; `"standard"`: AutoAttack's APGD-CE, APGD-T and Square), per attack and as the
-  per-example worst case, with sanity flags, as a `RobustnessReport` (table, dict, JSON).
+  PGD-20 + APGD-CE; `"standard"`, `"plus"`, `"rand"`: AutoAttack's versions, e.g. APGD-CE, APGD-T,
+  FAB-T and Square), per attack and as the per-example worst case, with sanity flags and adaptive
+  checks (scaled logits, transfer), as a `RobustnessReport` (table, dict, JSON, per-example
+  results, RobustBench-style summary).
+- `tfadv.evaluation.load_model`: a `.keras` file, a SavedModel folder or an `.onnx` file to
+  evaluate (what `tfadv.export` writes).
 - `tfadv.evaluation.sweep`: accuracy against epsilon (table, JSON, PNG plot).
 - `tfadv.evaluation.RobustEvaluation` / `RobustEarlyStopping`: robust validation accuracy in the
   epoch logs, and early stopping on it (Rice et al.).
@@ -10,6 +14,8 @@
 """
 
 from tfadv.evaluation.evaluate import evaluate
+from tfadv.evaluation.loading import load_model
+from tfadv.evaluation.onnx_classifier import OnnxClassifier
 from tfadv.evaluation.protocols import PROTOCOLS, Protocol, describe_budget, get_protocol
 from tfadv.evaluation.robust_early_stopping import RobustEarlyStopping
 from tfadv.evaluation.robust_evaluation import RobustEvaluation
@@ -20,9 +26,12 @@ from tfadv.evaluation.sanity_checks import (
     detect_randomized,
     zero_gradient_share,
 )
+from tfadv.evaluation.saved_model_classifier import SavedModelClassifier
 from tfadv.evaluation.sweep import SweepResult, sweep
+from tfadv.evaluation.transfer_attack import TransferAttack
 
 __all__ = [
+    "OnnxClassifier",
     "PROTOCOLS",
     "Protocol",
     "RobustEarlyStopping",
@@ -30,11 +39,14 @@ __all__ = [
     "RobustnessReport",
     "SANITY_CHECKS",
     "SanityFlag",
+    "SavedModelClassifier",
     "SweepResult",
+    "TransferAttack",
     "describe_budget",
     "detect_randomized",
     "evaluate",
     "get_protocol",
+    "load_model",
     "sweep",
     "zero_gradient_share",
 ]

@@ -1,15 +1,18 @@
 """`evaluate`: robust accuracy under a named protocol, with the sanity checks that qualify it."""
 
+import os
 import time
 
 import keras
 import numpy as np
 
-from tfadv.attacks.apgd import APGD
-from tfadv.evaluation import _utils, sanity_checks
+from tfadv.attacks.square import Square
+from tfadv.evaluation import _checks, _utils, adaptive_checks, sanity_checks
+from tfadv.evaluation.loading import load_model
 from tfadv.evaluation.protocols import describe_budget, get_protocol
 from tfadv.evaluation.robustness_report import RobustnessReport
 from tfadv.evaluation.sanity_checks import SanityFlag
+from tfadv.evaluation.transfer_attack import TransferAttack
 from tfadv.utils import validation
 
 
@@ -27,14 +30,23 @@ def evaluate(
     randomized=None,
     eot_iter=20,
     seed=0,
+    surrogate=None,
     verbose=0,
 ):
     """Robust accuracy of `model` on `data` under a named protocol, as a `RobustnessReport`.
 
-    Runs the protocol's attacks (`"quick"`: PGD-20 and APGD-CE; `"standard"`: AutoAttack's APGD-CE,
-    APGD-T and Square, each on the examples still robust; or a list of `tfadv.attacks`), and reports
-    each attack's accuracy and the per-example worst case: an example counts as robust only if it is
-    classified correctly and every attack failed on it (`mean_x min_a`, not `min_a mean_x`).
+    Runs the protocol's attacks (`"quick"`: PGD-20 and APGD-CE; `"standard"`, `"plus"`, `"rand"`:
+    AutoAttack's versions of those names, each attack on the examples still robust; or a list of
+    `tfadv.attacks`), and reports each attack's accuracy and the per-example worst case: an example
+    counts as robust only if it is classified correctly and every attack failed on it (`mean_x
+    min_a`, not `min_a mean_x`). Per example, the report records which attack broke it first and
+    the norm of that attack's perturbation, and it carries a RobustBench-style summary.
+
+    The model may be a path: a `.keras` file, a SavedModel folder (what `tfadv.export` writes;
+    gradient attacks run through its serving signature) or an `.onnx` file, run by ONNX Runtime
+    without gradients: then only the black-box attacks run (the protocol's Square, or Square with
+    5000 queries), plus a `TransferAttack` from `surrogate` when one is given (variant
+    `"black-box"`).
 
     Randomised models (two forward passes on the same input differ by more than 1e-4) are detected
     automatically and attacked with Expectation over Transformation: the protocol's randomised
@@ -46,19 +58,21 @@ def evaluate(
     on the first `check_examples` examples: zero input gradients, accuracy above chance at a radius
     that can turn every image grey, accuracy rising with the radius, accuracy rising with more steps
     and restarts, the black-box attack beating the gradient attacks, probabilities instead of
-    logits, and randomness. They cost a few extra, short attacks.
+    logits, randomness, and two adaptive attacks that must not beat the protocol: PGD on
+    temperature-scaled logits (Hitaj et al.) and, with a `surrogate`, a transfer attack. They cost
+    a few extra, short attacks.
 
     Threat model: the l-inf or l2 ball of radius `eps` intersected with [0, 1]. Input contract:
     images in [0, 1], integer labels, a model returning logits.
 
     Args:
-        model: a `keras.Model` mapping images to logits, or a `tfadv.AdvModel` (its classifier is
-            evaluated).
+        model: a `keras.Model` mapping images to logits, a `tfadv.AdvModel` (its classifier is
+            evaluated), or a path read by `tfadv.evaluation.load_model`.
         data: a tuple `(x, y)` of arrays, or a `tf.data.Dataset` of `(x, y)` batches.
         eps: float >= 0, the radius. Defaults to `0.3`.
         norm: `"linf"` or `"l2"`. Defaults to `"linf"`.
-        protocol: `"quick"`, `"standard"`, a `tfadv.evaluation.Protocol`, or a list of
-            `tfadv.attacks.Attack` (or `(label, attack)` pairs), run at `eps`. Defaults to
+        protocol: `"quick"`, `"standard"`, `"plus"`, `"rand"`, a `tfadv.evaluation.Protocol`, or a
+            list of `tfadv.attacks.Attack` (or `(label, attack)` pairs), run at `eps`. Defaults to
             `"quick"`.
         batch_size: int >= 1, examples per attack batch. Defaults to `256`.
         limit: optional int, evaluate only the first `limit` examples. Defaults to `None`.
@@ -69,6 +83,9 @@ def evaluate(
         eot_iter: int >= 1, EOT gradient samples per step against a randomised model. Defaults to
             `20` (AutoAttack).
         seed: int, seed of the attacks' random starts and searches. Defaults to `0`.
+        surrogate: `None`, a differentiable model (or its path) with the same classes, or
+            `"train"` (a small model trained on `data` labelled by the target's predictions): the
+            source of the transfer attack. Defaults to `None` (no transfer attack).
         verbose: `0` (silent) or `1` (a progress bar). Defaults to `0`.
 
     Returns:
@@ -80,13 +97,14 @@ def evaluate(
     x, y = tfadv.data.load_numpy("embedded_mnist", split="test", limit=1000)
     report = tfadv.evaluation.evaluate(model, (x, y), eps=0.3, norm="linf", protocol="standard")
     print(report)
-    report.robust_accuracy, report.flagged
+    report.robust_accuracy, report.flagged, report.summary
     ```
 
     Reference:
         Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse
         parameter-free attacks", ICML 2020; Carlini et al., "On Evaluating Adversarial Robustness",
-        arXiv:1902.06705, 2019.
+        arXiv:1902.06705, 2019; Hitaj, Pagnotta, Masi, Mancini, "Evaluating the Robustness of
+        Geometry-Aware Instance-Reweighted Adversarial Training", arXiv:2103.01914, 2021.
     """
     started = time.time()
     eps = validation.check_eps(eps)
@@ -101,8 +119,11 @@ def evaluate(
     if limit is not None:
         limit = validation.check_steps(limit, "limit")
     proto = get_protocol(protocol)
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
     model = _utils.unwrap_model(model)
     x, y = _utils.to_numpy(data, limit)
+    gradient_free = bool(getattr(model, "gradient_free", False))
 
     flags = []
     # Probabilities instead of logits: attack the log-probabilities, and say so.
@@ -121,10 +142,16 @@ def evaluate(
     flags.append(SanityFlag("randomized_model", randomized, detail))
 
     predictor = _utils.Predictor(model, batch_size, randomized=randomized)
+    surrogate = adaptive_checks.resolve_surrogate(surrogate, predictor, x, seed=seed)
     attacks = proto.attacks(eps, norm, seed=seed, randomized=randomized, eot_iter=eot_iter)
+    variant = proto.variant(randomized)
+    if gradient_free:
+        attacks, variant = _black_box_attacks(attacks, surrogate, eps, norm, seed), "black-box"
     clean_correct = predictor.correct(x, y)
     robust = clean_correct.copy()
     fooled_by = {}
+    broken_by = np.full(len(x), None, dtype=object)
+    perturbation = np.full(len(x), np.nan)
     rows = []
     n = len(x)
     progress = keras.utils.Progbar(n * len(attacks), unit_name="example") if verbose else None
@@ -136,6 +163,9 @@ def evaluate(
         for batch in _utils.batches(indices, batch_size):
             x_adv = attack.run(model, x[batch], y[batch], eps=eps).x_adv.numpy()
             fooled[batch] = ~predictor.correct(x_adv, y[batch])
+            first = fooled[batch] & np.array([b is None for b in broken_by[batch]], bool)
+            broken_by[batch[first]] = label
+            perturbation[batch[first]] = _norms(x_adv - x[batch], norm)[first]
             done += len(batch)
             if progress is not None:
                 progress.update(done)
@@ -150,7 +180,7 @@ def evaluate(
                 "name": label,
                 "class": type(attack).__name__,
                 "budget": describe_budget(attack),
-                "config": attack.get_config(),
+                "config": _json_config(attack),
                 "accuracy": float(accuracy),
                 "seconds": time.time() - attack_started,
                 "examples_attacked": int(len(indices)),
@@ -158,17 +188,23 @@ def evaluate(
         )
 
     if checks:
-        flags += _run_checks(
-            model, predictor, x, y, robust, fooled_by, attacks, proto, eps=eps, norm=norm,
+        flags += _checks.run_checks(
+            model, predictor, x, y, robust, fooled_by, attacks, eps=eps, norm=norm,
             n_check=min(check_examples, n), num_classes=num_classes, randomized=randomized,
-            eot_iter=eot_iter, batch_size=batch_size, seed=seed,
+            eot_iter=eot_iter, batch_size=batch_size, seed=seed, surrogate=surrogate,
         )  # fmt: skip
     order = list(sanity_checks.SANITY_CHECKS)
     flags.sort(key=lambda f: order.index(f.name))
+    per_example = {
+        "label": [int(v) for v in y],
+        "clean_correct": [bool(v) for v in clean_correct],
+        "broken_by": list(broken_by),
+        "perturbation_norm": [None if np.isnan(v) else float(v) for v in perturbation],
+    }
     return RobustnessReport(
         protocol=proto.name,
         protocol_version=proto.version,
-        variant=proto.variant(randomized),
+        variant=variant,
         eps=eps,
         norm=norm,
         attacks=rows,
@@ -182,75 +218,32 @@ def evaluate(
         votes=predictor.votes if randomized else 1,
         seconds=time.time() - started,
         robust_mask=robust,
+        per_example=per_example,
     )
 
 
-def _attack_accuracy(attack, model, predictor, x, y, eps, batch_size):
-    correct = np.zeros(len(x), bool)
-    for batch in _utils.batches(np.arange(len(x)), batch_size):
-        x_adv = attack.run(model, x[batch], y[batch], eps=eps).x_adv.numpy()
-        correct[batch] = predictor.correct(x_adv, y[batch])
-    return correct
+def _black_box_attacks(attacks, surrogate, eps, norm, seed):
+    """The attacks for a gradient-free model: the protocol's black-box ones (or Square with 5000
+    queries), then a transfer attack from `surrogate` when there is one."""
+    chosen = [(label, a) for label, a in attacks if getattr(a, "gradient_free", False)]
+    if not chosen:
+        chosen = [("Square", Square(eps=eps, norm=norm, n_queries=5000, p_init=0.8, seed=seed))]
+    if surrogate is not None:
+        chosen.append(("Transfer", TransferAttack(surrogate, eps=eps, norm=norm, seed=seed)))
+    return chosen
 
 
-def _run_checks(
-    model, predictor, x, y, robust, fooled_by, attacks, proto, *, eps, norm, n_check,
-    num_classes, randomized, eot_iter, batch_size, seed,
-):  # fmt: skip
-    """The sanity checks that need extra work, on the first `n_check` examples."""
-    flags = []
-    xs, ys = x[:n_check], y[:n_check]
-    robust_s = robust[:n_check]
-    eot = eot_iter if randomized else 1
+def _norms(delta, norm):
+    flat = delta.reshape(len(delta), -1)
+    if norm == "linf":
+        return np.abs(flat).max(axis=1)
+    return np.linalg.norm(flat, axis=1)
 
-    flags.append(sanity_checks.check_zero_gradients(model, xs, ys, batch_size))
 
-    # Accuracy at a radius that reaches the grey image, and monotonicity in the radius.
-    # One APGD-CE-10 serves the large radius and the effort check (the radius is a call argument,
-    # so it compiles once).
-    less = APGD(eps=eps, norm=norm, steps=10, loss="ce", eot_iter=eot, seed=seed)
-    big = max(sanity_checks.large_eps(norm, x.shape[1:]), eps)
-    big_correct = _attack_accuracy(less, model, predictor, xs, ys, big, batch_size)
-    flags.append(sanity_checks.check_above_chance(big_correct.mean(), num_classes, big, n_check))
-    if big > eps:
-        flags.append(
-            sanity_checks.check_monotone([eps, big], [robust_s.mean(), big_correct.mean()], n_check)
-        )
-    else:
-        flags.append(SanityFlag("non_monotone_in_eps", None, "eps is already large"))
-
-    # More steps and restarts must not raise accuracy.
-    more = APGD(eps=eps, norm=norm, steps=20, restarts=2, loss="ce", eot_iter=eot, seed=seed + 1)
-    less_acc = _attack_accuracy(less, model, predictor, xs, ys, eps, batch_size).mean()
-    more_acc = _attack_accuracy(more, model, predictor, xs, ys, eps, batch_size).mean()
-    flags.append(
-        sanity_checks.check_more_effort(
-            less_acc, more_acc, "APGD-CE 10 steps", "APGD-CE 20 steps x 2 restarts", n_check
-        )
-    )
-
-    # A gradient-free attack must not beat the gradient attacks.
-    black = [label for label, attack in attacks if getattr(attack, "gradient_free", False)]
-    white = [label for label, attack in attacks if not getattr(attack, "gradient_free", False)]
-    if black:
-        white_fooled = np.zeros(len(x), bool)
-        for label in white:
-            white_fooled |= fooled_by[label]
-        black_fooled = np.zeros(len(x), bool)
-        for label in black:
-            black_fooled |= fooled_by[label]
-        extra = int(np.sum(black_fooled & ~white_fooled))
-        flags.append(sanity_checks.check_black_box(extra, len(x), "+".join(black)))
-    else:
-        from tfadv.attacks.square import Square
-
-        square = Square(eps=eps, norm=norm, n_queries=300, seed=seed)
-        candidates = np.flatnonzero(robust_s)
-        extra = 0
-        if len(candidates):
-            still = _attack_accuracy(
-                square, model, predictor, xs[candidates], ys[candidates], eps, batch_size
-            )
-            extra = int(np.sum(~still))
-        flags.append(sanity_checks.check_black_box(extra, n_check, "Square (300 queries)"))
-    return flags
+def _json_config(attack):
+    """The attack's config with non-JSON values (a surrogate model) replaced by their names."""
+    plain = (str, int, float, bool, type(None), list, tuple, dict)
+    return {
+        key: value if isinstance(value, plain) else getattr(value, "name", type(value).__name__)
+        for key, value in attack.get_config().items()
+    }

@@ -3,6 +3,7 @@
 from tfadv.attacks.apgd import APGD
 from tfadv.attacks.apgd_targeted import APGDT
 from tfadv.attacks.attack import Attack
+from tfadv.attacks.fabt import FABT
 from tfadv.attacks.pgd import PGD
 from tfadv.attacks.square import Square
 from tfadv.utils import validation
@@ -93,10 +94,16 @@ def _pgd20(eps, norm, seed, eot_iter):
     return PGD(eps=eps, norm=norm, steps=20, step_size=None, restarts=1, loss="ce", seed=seed)
 
 
-def _apgd(steps, loss, eot=False):
+def _apgd(steps, loss, eot=False, restarts=1):
     def factory(eps, norm, seed, eot_iter):
         return APGD(
-            eps=eps, norm=norm, steps=steps, loss=loss, eot_iter=eot_iter if eot else 1, seed=seed
+            eps=eps,
+            norm=norm,
+            steps=steps,
+            restarts=restarts,
+            loss=loss,
+            eot_iter=eot_iter if eot else 1,
+            seed=seed,
         )
 
     return factory
@@ -106,9 +113,28 @@ def _apgd_t(eps, norm, seed, eot_iter):
     return APGDT(eps=eps, norm=norm, steps=100, n_target_classes=9, restarts=1, seed=seed)
 
 
+def _fab(targeted, restarts=1):
+    def factory(eps, norm, seed, eot_iter):
+        return FABT(
+            eps=eps,
+            norm=norm,
+            steps=100,
+            n_target_classes=9,
+            restarts=restarts,
+            targeted=targeted,
+            seed=seed,
+        )
+
+    return factory
+
+
 def _square(eps, norm, seed, eot_iter):
     return Square(eps=eps, norm=norm, n_queries=5000, p_init=0.8, restarts=1, seed=seed)
 
+
+# AutoAttack's `version="rand"`: APGD-CE and APGD-DLR, one restart each, gradients averaged over
+# `eot_iter` (20) draws.
+_RAND = [("APGD-CE", _apgd(100, "ce", eot=True)), ("APGD-DLR", _apgd(100, "dlr", eot=True))]
 
 PROTOCOLS = {
     "quick": Protocol(
@@ -124,18 +150,51 @@ PROTOCOLS = {
     ),
     "standard": Protocol(
         "standard",
-        "1.0",
-        "AutoAttack standard: APGD-CE (100 steps), APGD-T (9 targets x 100 steps), Square (5000 "
-        "queries), each on the examples still robust.",
-        [("APGD-CE", _apgd(100, "ce")), ("APGD-T", _apgd_t), ("Square", _square)],
-        cascade=True,
-        rand_factories=[
-            ("APGD-CE", _apgd(100, "ce", eot=True)),
-            ("APGD-DLR", _apgd(100, "dlr", eot=True)),
+        "2.0",
+        "AutoAttack's standard version: APGD-CE (100 steps), APGD-T (9 targets x 100 steps), FAB-T "
+        "(9 targets x 100 steps), Square (5000 queries), each on the examples still robust.",
+        [
+            ("APGD-CE", _apgd(100, "ce")),
+            ("APGD-T", _apgd_t),
+            ("FAB-T", _fab(targeted=True)),
+            ("Square", _square),
         ],
+        cascade=True,
+        rand_factories=_RAND,
+    ),
+    "plus": Protocol(
+        "plus",
+        "1.0",
+        "AutoAttack's plus version: APGD-CE and APGD-DLR (5 restarts each), FAB (5 restarts), "
+        "Square (5000 queries), APGD-T and FAB-T (9 targets each), each on the examples still "
+        "robust.",
+        [
+            ("APGD-CE", _apgd(100, "ce", restarts=5)),
+            ("APGD-DLR", _apgd(100, "dlr", restarts=5)),
+            ("FAB", _fab(targeted=False, restarts=5)),
+            ("Square", _square),
+            ("APGD-T", _apgd_t),
+            ("FAB-T", _fab(targeted=True)),
+        ],
+        cascade=True,
+        rand_factories=_RAND,
+    ),
+    "rand": Protocol(
+        "rand",
+        "1.0",
+        "AutoAttack's rand version, for randomised defences: APGD-CE and APGD-DLR with EOT over "
+        "`eot_iter` (20) gradient samples, each on the examples still robust.",
+        _RAND,
+        cascade=True,
     ),
 }
-"""The built-in protocols by name: `"quick"` and `"standard"`."""
+"""The built-in protocols by name: `"quick"`, `"standard"`, `"plus"` and `"rand"`.
+
+`"standard"`, `"plus"` and `"rand"` are AutoAttack's versions of those names (Croce and Hein 2020,
+`autoattack.py`), with its budgets: 100 iterations for APGD and FAB, 9 target classes for APGD-T and
+FAB-T, one restart for the targeted attacks and 5 for the untargeted ones in `"plus"`, 5000 queries
+for Square (`p_init` 0.8, one restart), EOT over 20 samples in `"rand"`.
+"""
 
 
 def get_protocol(protocol):
@@ -197,7 +256,7 @@ def describe_budget(attack):
     """A one-line human-readable budget of an attack, e.g. `"100 steps x 1 restart"`."""
     name = type(attack).__name__
     parts = []
-    if isinstance(attack, APGDT):
+    if isinstance(attack, APGDT) or (isinstance(attack, FABT) and attack.targeted):
         parts.append(f"{attack.n_target_classes} targets x {attack.steps} steps")
     elif hasattr(attack, "steps"):
         parts.append(f"{attack.steps} steps")
@@ -206,7 +265,9 @@ def describe_budget(attack):
     restarts = getattr(attack, "restarts", None)
     if restarts is not None:
         parts.append(f"{restarts} restart{'s' if restarts != 1 else ''}")
-    if name in ("APGD", "APGDT"):
+    if isinstance(attack, FABT):
+        parts.append("minimum norm, targeted" if attack.targeted else "minimum norm, untargeted")
+    elif name in ("APGD", "APGDT"):
         parts.append(f"loss {'dlr-targeted' if name == 'APGDT' else attack.loss}")
     elif getattr(attack, "loss", None) is not None:
         parts.append(f"loss {attack.loss}")

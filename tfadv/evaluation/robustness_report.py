@@ -38,7 +38,11 @@ class RobustnessReport(JsonMixin):
         tfadv_version: str, the tfadv version that produced the report. Defaults to the installed
             one.
         robust_mask: optional boolean array, per example, robust under every attack (not
-            serialised).
+            serialised; derived from `per_example` when that is given).
+        per_example: optional dict of per-example lists, in data order: `label`, `clean_correct`,
+            `broken_by` (the first attack whose adversarial example was misclassified, or `None`)
+            and `perturbation_norm` (the norm of that perturbation, or `None`). Defaults to
+            `None`.
 
     Example:
 
@@ -47,6 +51,7 @@ class RobustnessReport(JsonMixin):
     print(report)
     report.to_json("report.json")
     same = tfadv.evaluation.RobustnessReport.from_json("report.json")
+    report.summary  # {"clean_acc": 97.1, "autoattack_acc": 89.2, "eps": 0.3, ...}
     ```
     """
 
@@ -70,6 +75,7 @@ class RobustnessReport(JsonMixin):
         seconds=0.0,
         tfadv_version=None,
         robust_mask=None,
+        per_example=None,
     ):
         if tfadv_version is None:
             import tfadv
@@ -91,6 +97,16 @@ class RobustnessReport(JsonMixin):
         self.votes = int(votes)
         self.seconds = float(seconds)
         self.tfadv_version = tfadv_version
+        self.per_example = (
+            None if per_example is None else {k: list(v) for k, v in per_example.items()}
+        )
+        if robust_mask is None and per_example is not None:
+            robust_mask = [
+                correct and broken is None
+                for correct, broken in zip(
+                    per_example["clean_correct"], per_example["broken_by"], strict=True
+                )
+            ]
         self.robust_mask = None if robust_mask is None else np.asarray(robust_mask, bool)
 
     # ------------------------------------------------------------------------------------ views
@@ -110,6 +126,35 @@ class RobustnessReport(JsonMixin):
         """Names of the raised sanity flags."""
         return [f.name for f in self.flags if f.raised]
 
+    @property
+    def summary(self):
+        """A RobustBench-style entry: accuracies in percent, the threat model and the protocol.
+
+        `autoattack_acc` is the protocol's worst case (AutoAttack's number when the protocol is
+        `"standard"`); `protocol` and `protocol_version` say which attacks produced it.
+        """
+        return {
+            "clean_acc": round(100.0 * self.clean_accuracy, 2),
+            "autoattack_acc": round(100.0 * self.robust_accuracy, 2),
+            "eps": self.eps,
+            "norm": {"linf": "Linf", "l2": "L2"}.get(self.norm, self.norm),
+            "n_examples": self.n_examples,
+            "protocol": self.protocol,
+            "protocol_version": self.protocol_version,
+            "variant": self.variant,
+        }
+
+    @property
+    def broken_by(self):
+        """`{attack name: examples it broke first}`, from `per_example` (empty without it)."""
+        if self.per_example is None:
+            return {}
+        counts = {a["name"]: 0 for a in self.attacks}
+        for name in self.per_example["broken_by"]:
+            if name is not None:
+                counts[name] = counts.get(name, 0) + 1
+        return counts
+
     def flag(self, name):
         """The `SanityFlag` called `name`, or `None` when it was not part of the report."""
         for f in self.flags:
@@ -119,8 +164,8 @@ class RobustnessReport(JsonMixin):
 
     # ----------------------------------------------------------------------------- serialisation
     def to_dict(self):
-        """A JSON-compatible dict of the report (without the per-example mask)."""
-        return {
+        """A JSON-compatible dict of the report, with the per-example results and the summary."""
+        data = {
             "protocol": self.protocol,
             "protocol_version": self.protocol_version,
             "variant": self.variant,
@@ -137,11 +182,16 @@ class RobustnessReport(JsonMixin):
             "votes": self.votes,
             "seconds": self.seconds,
             "tfadv_version": self.tfadv_version,
+            "summary": self.summary,
         }
+        if self.per_example is not None:
+            data["per_example"] = _plain(self.per_example)
+        return data
 
     @classmethod
     def from_dict(cls, config):
         config = dict(config)
+        config.pop("summary", None)  # derived
         config["flags"] = [SanityFlag.from_dict(f) for f in config.get("flags", [])]
         return cls(**config)
 

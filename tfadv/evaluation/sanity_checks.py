@@ -41,6 +41,15 @@ SANITY_CHECKS = {
         "More steps and restarts gave a higher accuracy: a converged attack on a deterministic "
         "model can only get stronger with more effort."
     ),
+    "scaled_logits_beat_protocol": (
+        "PGD on temperature-scaled logits, softmax(logits / T), broke examples the protocol did "
+        "not: the logits saturate the softmax and hide the gradient (Hitaj et al. on GAIRAT), "
+        "and the protocol overestimates robustness."
+    ),
+    "transfer_beats_protocol": (
+        "Adversarial examples crafted on a surrogate model broke examples the protocol did not: "
+        "the model's own gradients are obfuscated, and the protocol overestimates robustness."
+    ),
 }
 """Every sanity flag by name, with its one-line explanation."""
 
@@ -194,10 +203,18 @@ def check_more_effort(less_accuracy, more_accuracy, less_name, more_name, n):
     )
 
 
-def check_black_box(extra_broken, n, black_box_name):
+def check_extra_broken(name, extra_broken, n, attack_name, beaten="the protocol"):
+    """Flag `name` when `attack_name` broke more than `BLACK_BOX_SHARE` of the `n` examples (and at
+    least two) that `beaten` left robust."""
     share = extra_broken / max(n, 1)
     return SanityFlag(
-        "black_box_beats_white_box",
+        name,
         share > max(BLACK_BOX_SHARE, 1.5 / max(n, 1)),
-        f"{black_box_name} broke {extra_broken} of {n} examples the gradient attacks did not",
+        f"{attack_name} broke {extra_broken} of {n} examples {beaten} did not",
+    )
+
+
+def check_black_box(extra_broken, n, black_box_name):
+    return check_extra_broken(
+        "black_box_beats_white_box", extra_broken, n, black_box_name, "the gradient attacks"
     )

@@ -22,8 +22,13 @@ class ALP(AdvModel):
     `clean_weight=0` and `label_smoothing=0` this is `PGDAT` (tested). Weight decay is the optimizer's
     business (`weight_decay=` on a Keras optimizer).
 
-    Caution: ALP's published ImageNet robustness was broken (Engstrom et al. 2018: 0.1% at eps 16/255);
-    evaluate it with strong, many-restart attacks (METHODS.md 7.3-7.4).
+    Caution: ALP's published ImageNet robustness was broken (Engstrom, Ilyas, Athalye 2018, "Evaluating
+    and understanding the robustness of adversarial logit pairing": 0.1% accuracy at eps 16/255 against
+    the released model, 98.6% targeted success), and Mosbach et al. (2018) found that logit pairing
+    fools gradient attacks with few steps and restarts. Evaluate it with strong, many-restart and
+    targeted attacks: `tfadv.evaluation.evaluate(..., protocol="plus")` (AutoAttack's plus version:
+    5 restarts, APGD-T and FAB-T), and read the adaptive flags (`scaled_logits_beat_protocol`,
+    `transfer_beats_protocol` with a `surrogate=`).
 
     Args:
         classifier: a `keras.Model` mapping images in [0, 1] to logits.

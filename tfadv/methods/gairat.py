@@ -34,6 +34,13 @@ class GAIRAT(_gair.GAIRWeighting, AdvModel):
     space (`sigmoid(2 z)` equals `(1 + tanh(z)) / 2`), so very negative lambdas do not make the
     normalisation divide by zero.
 
+    Known failure: GAIRAT's PGD numbers overstate its robustness. Hitaj, Pagnotta, Masi and Mancini
+    (2021) show that the reweighting inflates the logits, so the softmax saturates and
+    cross-entropy PGD sees a flat loss; PGD on scaled logits breaks it, and its authors agree it
+    "cannot perform well on other attacks" than PGD. Evaluate it with
+    `tfadv.evaluation.evaluate(..., protocol="standard")` (AutoAttack, whose DLR and FAB-T
+    attacks do not depend on the logits' scale) and read its `scaled_logits_beat_protocol` flag.
+
     Metrics: `mean_kappa` and `mean_weight`, the batch mean of the unnormalised weights `w_i`
     before normalisation (the normalised ones average 1 by construction; it is 1 before
     `begin_epoch`), besides the base metrics.
