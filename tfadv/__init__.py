@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from tfadv import (  # noqa: E402
     attacks,
     data,
+    distribute,
     evaluation,
     export,
     layers,
@@ -22,6 +23,7 @@ __all__ = [
     "LossResult",
     "attacks",
     "data",
+    "distribute",
     "evaluation",
     "export",
     "layers",

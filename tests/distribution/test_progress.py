@@ -110,3 +110,15 @@ def test_mirrored_strategy_with_steps_per_execution_keeps_one_progress():
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     values = strategy.experimental_local_results(model.epoch_progress.value)
     assert [float(v) for v in values] == [0.75, 0.75]
+
+
+def test_jit_compile_defaults_to_off_on_cpu_and_is_overridable():
+    x, y = _tiny.data(8)
+    model = tfadv.methods.PGDAT(_tiny.classifier(), attack=tfadv.attacks.PGD(eps=0.1, steps=2))
+    model.compile(optimizer="sgd")
+    if not tf.config.list_physical_devices("GPU"):
+        assert model.jit_compile is False  # Keras' "auto": no XLA on a CPU-only machine
+    model.compile(optimizer="sgd", jit_compile=True, steps_per_execution=2)
+    assert model.jit_compile is True
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # the whole step, attack included, in XLA
+    assert float(model.epoch_progress.numpy()) == 0.5
