@@ -3,7 +3,8 @@
 import keras
 import tensorflow as tf
 
-from tfadv.attacks.apgd import APGD, targeted_dlr_loss
+from tfadv.attacks import _ops
+from tfadv.attacks.apgd import APGD
 from tfadv.utils import validation
 
 
@@ -50,6 +51,9 @@ class APGDT(APGD):
         parameter-free attacks", ICML 2020.
     """
 
+    registry_name = "apgdt"
+    small_budget = {"steps": 5, "n_target_classes": 2}
+
     def __init__(
         self,
         *,
@@ -78,8 +82,8 @@ class APGDT(APGD):
             "n_target_classes", n_target_classes, minimum=1, integer=True
         )
 
-    def objective(self, logits, y, target):
-        return targeted_dlr_loss(logits, y, target)
+    def apgd_objective(self, logits, y, target):
+        return _ops.targeted_dlr(logits, y, target)
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
         num_classes = tf.shape(clean_logits)[-1]
@@ -94,7 +98,16 @@ class APGDT(APGD):
         # Each target and restart (the first included) runs on the examples not yet fooled.
         def body(run, best, best_loss, fooled, evals):
             best, best_loss, fooled, evals = self._run_on_remaining(
-                model, x, y, eps, target_of(run), self._key(x, run), best, best_loss, fooled, evals
+                model,
+                x,
+                y,
+                eps,
+                target_of(run),
+                self.seed_key(x, run),
+                best,
+                best_loss,
+                fooled,
+                evals,
             )
             return run + 1, best, best_loss, fooled, evals
 
