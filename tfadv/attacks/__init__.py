@@ -27,8 +27,21 @@ def get(name):
     return ATTACKS.get(name)
 
 
-__all__ = sorted(
-    {"ATTACKS", "Attack", "AttackResult", "L2Ball", "LinfBall", "ThreatModel", "get"}
-    | {"get_threat_model"}
-    | {cls.__name__ for _, cls in ATTACKS.items()}
-)
+__all__ = [
+    "APGD",
+    "APGDT",
+    "ATTACKS",
+    "Attack",
+    "AttackResult",
+    "EarlyStoppedPGD",
+    "FGSM",
+    "L2Ball",
+    "LinfBall",
+    "PGD",
+    "Square",
+    "ThreatModel",
+    "get",
+    "get_threat_model",
+]
+# Attacks added as new files (enrolled through the registry) are exported too.
+__all__ += sorted({cls.__name__ for _, cls in ATTACKS.items()} - set(__all__))
