@@ -21,11 +21,11 @@ def p_selection(i, n_queries, p_init, rescale_schedule=False):
     10,000-query budget, `int(i / n_queries * 10000)` (the original Square code; AutoAttack builds
     Square with `resc_schedule=False`, which uses `i` itself).
     """
-    it = tf.cast(i, tf.int64)
+    it = tf.cast(i, tf.int64)[..., None]  # a scalar or a vector of iterations
     if rescale_schedule:
         it = it * 10000 // n_queries
-    halvings = tf.reduce_sum(tf.cast(it > tf.constant(_P_BOUNDARIES, tf.int64), tf.float32))
-    return p_init / tf.pow(2.0, halvings)
+    passed = tf.cast(it > tf.constant(_P_BOUNDARIES, tf.int64), tf.float32)
+    return p_init / tf.pow(2.0, tf.reduce_sum(passed, axis=-1))
 
 
 def _side(p, height, width):
