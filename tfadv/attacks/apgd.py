@@ -235,17 +235,22 @@ class APGD(Attack):
             tf.zeros([n], tf.float32),
         )
 
-    def perturb(self, model, x, y, eps, clean_logits, step_scale):
-        # Every restart (the first included: nothing is fooled yet) runs on the examples not yet
-        # fooled.
-        def body(r, best, best_loss, fooled, evals):
-            best, best_loss, fooled, evals = self._run_on_remaining(
-                model, x, y, eps, None, self.seed_key(x, r), best, best_loss, fooled, evals
-            )
-            return r + 1, best, best_loss, fooled, evals
+    def runs(self, clean_logits):
+        """`(number of runs, run -> targets or None)`: one untargeted run per restart."""
+        return self.restarts, lambda run: None
 
-        _, best, best_loss, fooled, evals = tf.while_loop(
-            lambda r, *_: r < self.restarts,
+    def perturb(self, model, x, y, eps, clean_logits, step_scale):
+        n_runs, target_of = self.runs(clean_logits)
+
+        # Every run (the first included: nothing is fooled yet) works on the examples not yet fooled.
+        def body(run, best, best_loss, fooled, evals):
+            key = self.seed_key(x, run)
+            state = (best, best_loss, fooled, evals)
+            state = self._run_on_remaining(model, x, y, eps, target_of(run), key, *state)
+            return run + 1, *state
+
+        _, best, _, _, evals = tf.while_loop(
+            lambda run, *_: run < n_runs,
             body,
             [tf.constant(0), *self._initial_state(x)],
             parallel_iterations=1,
