@@ -99,12 +99,12 @@ class EarlyStoppedPGD(Attack):
         return {"tau": tf.cast(tau, tf.int32)}
 
     def _start(self, x, eps):
+        if self.random_init == "none":
+            return x
         key = self.seed_key(x, 0)
         if self.random_init == "uniform":
             return self.threat_model.random_start(x, eps, key)
-        if self.random_init == "normal":
-            return tf.clip_by_value(x + _ops.normal(tf.shape(x), key, 0.001), 0.0, 1.0)
-        return x
+        return tf.clip_by_value(x + _ops.normal(tf.shape(x), key, 0.001), 0.0, 1.0)
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale, tau=None):
         """`perturb`, with `tau` optionally given as a (possibly scheduled) int tensor."""
