@@ -34,8 +34,8 @@ class Square(Attack):
     fixed schedule (a share `p` of the pixels, from `p_init` down to `p_init / 512`: halved after
     iterations 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000, as AutoAttack runs it; with
     `rescale_schedule=True` the iteration is first rescaled to a 10,000-query budget, as in the
-    original Square code). The proposal
-    is kept when it lowers the margin loss `z_y - max_{j != y} z_j` (or misclassifies the example).
+    original Square code). The proposal is kept when it lowers the margin loss
+    `z_y - max_{j != y} z_j` (or misclassifies the example).
     Examples already misclassified stop querying. With `restarts > 1` the search starts again, from
     new random points, on the examples it did not fool.
 
@@ -43,8 +43,9 @@ class Square(Attack):
     resists the gradient attacks but not Square has obfuscated gradients (AutoAttack runs it last).
 
     Windows and signs are drawn per example (the original Square code; AutoAttack's shares one
-    window per batch), positions uniformly over all valid windows. Inputs are viewed as NHWC images;
-    vectors `(batch, features)` as one-row images.
+    window per batch), positions uniformly over all valid windows. Under l2 the window update is
+    normalised per channel over height and width, as in both references. Inputs are viewed as NHWC
+    images; vectors `(batch, features)` as one-row images.
 
     Threat model: l-inf or l2 ball of radius `eps` intersected with [0, 1]. Input contract: images
     in [0, 1] with static height, width and channels, integer labels, a model returning logits.
