@@ -207,7 +207,7 @@ class Attack(abc.ABC):
         except TypeError:  # a model that cannot be weakly referenced: compile for this object only
             functions = self.__dict__.setdefault("_own_compiled", {})
         if key not in functions:
-            functions[key] = tf.function(self._run_graph, reduce_retracing=True)
+            functions[key] = tf.function(self._run_graph)
         self._compiled = functions[key]
         return self._compiled
 
