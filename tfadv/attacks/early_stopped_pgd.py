@@ -122,20 +122,27 @@ class EarlyStoppedPGD(Attack):
             return tf.logical_and(i < self.steps, tf.reduce_any(active))
 
         def body(i, x_adv, control, active, kappa, grad_evals):
-            _, logits, grad = self.value_and_grad(model, x_adv, y, clean_logits)
-            wrong = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
-            kappa += tf.cast(tf.logical_and(active, tf.logical_not(wrong)), tf.float32)
-            active_wrong = tf.logical_and(active, wrong)
-            stop = tf.logical_and(active_wrong, tf.equal(control, 0))
-            control = tf.where(tf.logical_and(active_wrong, control > 0), control - 1, control)
-            active = tf.logical_and(active, tf.logical_not(stop))
-            stepped = self.threat_model.step(x_adv, grad, step)
+            # Compaction: each step runs the model only on the examples still active (gathered
+            # by index, results scattered back), so frozen examples cost no gradient evaluation.
+            index = tf.where(active)
+            x_act, y_act = tf.gather_nd(x_adv, index), tf.gather_nd(y, index)
+            _, logits, grad = self.value_and_grad(
+                model, x_act, y_act, tf.gather_nd(clean_logits, index)
+            )
+            right = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y_act)
+            kappa = tf.tensor_scatter_nd_add(kappa, index, tf.cast(right, tf.float32))
+            budget = tf.gather_nd(control, index)
+            keep = tf.logical_or(right, budget > 0)
+            budget = tf.where(tf.logical_and(~right, budget > 0), budget - 1, budget)
+            control = tf.tensor_scatter_nd_update(control, index, budget)
+            stepped = self.threat_model.step(x_act, grad, step)
             if self.omega > 0:
-                key = self.seed_key(x, i + 1)
-                stepped += _ops.normal(tf.shape(x), key, self.omega)
-            stepped = self.project(stepped, x, eps)
-            x_adv = _ops.select(active, stepped, x_adv)
-            grad_evals += tf.cast(active, tf.float32)
+                noise = _ops.normal(tf.shape(x), self.seed_key(x, i + 1), self.omega)
+                stepped += tf.gather_nd(noise, index)
+            stepped = self.project(stepped, tf.gather_nd(x, index), eps)
+            x_adv = tf.tensor_scatter_nd_update(x_adv, index, _ops.select(keep, stepped, x_act))
+            grad_evals = tf.tensor_scatter_nd_add(grad_evals, index, tf.cast(keep, tf.float32))
+            active = tf.tensor_scatter_nd_update(active, index, keep)
             return i + 1, x_adv, control, active, kappa, grad_evals
 
         _, x_adv, _, _, kappa, grad_evals = tf.while_loop(
