@@ -19,19 +19,64 @@ def replicas():
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
+#: `progress_state` outside `fit`: steps -1 means "leave `epoch_progress` as assigned".
+_IDLE = (0, -1, 0)
+
+
+def progress_variable(name="progress_state", value=_IDLE, dtype="int64"):
+    """A non-trainable variable the compiled step writes: `epoch_progress` or `progress_state`.
+
+    `progress_state` is the int64 `(epoch, steps_per_epoch, batch_in_epoch)`: `ProgressCallback`
+    assigns it once per epoch (from the host); `advance_progress` derives the float32
+    `epoch_progress` from it and counts the batch inside the graph. Aggregation
+    `"only_first_replica"`: every replica computes the same value, so the first one's write is kept
+    (the optimizer's `iterations` counter works the same way under `tf.distribute`).
+    """
+    return keras.Variable(
+        list(value) if isinstance(value, tuple) else value,
+        trainable=False,
+        dtype=dtype,
+        aggregation="only_first_replica",
+        name=name,
+    )
+
+
+def advance_progress(epoch_progress, state):
+    """In the step: `epoch_progress = epoch + batch / steps`, then counts the batch. No host round trip.
+
+    Exact per batch whatever `steps_per_execution` is (the counter lives in the graph) and after a
+    resume (the callback re-anchors it at every epoch). Outside `fit` (steps < 0) `epoch_progress`
+    keeps the value it was given. Our own counter rather than `optimizer.iterations`: a
+    `LossScaleOptimizer` does not count the steps it skips on overflow.
+    """
+    epoch, steps, batch = tf.unstack(tf.convert_to_tensor(state))
+    fraction = tf.math.divide_no_nan(tf.cast(batch, tf.float32), tf.cast(steps, tf.float32))
+    progress = tf.where(
+        steps >= 0, tf.cast(epoch, tf.float32) + fraction, tf.convert_to_tensor(epoch_progress)
+    )
+    epoch_progress.assign(progress)
+    state.assign(tf.stack([epoch, steps, batch + 1]))
+    return progress
+
+
 class ProgressCallback(keras.callbacks.Callback):
-    """Keeps `AdvModel.epoch_progress` equal to `epoch + batch / steps` (0-based) during `fit`."""
+    """Anchors `AdvModel.epoch_progress` once per epoch; the compiled step advances it per batch.
+
+    At the start of epoch `e` (0-based) it assigns `progress_state = (e, steps, 0)` and
+    `epoch_progress = e`; each training batch then sets `epoch_progress = e + batch / steps` inside
+    the graph (`advance_progress`). `stop` (called when `fit` returns or raises) hands
+    `epoch_progress` back to the user: it keeps its last value and is no longer overwritten.
+    """
 
     def __init__(self, adv_model):
         super().__init__()
         self._adv_model = adv_model
-        self._epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
+        steps = (self.params or {}).get("steps") or 0
+        self._adv_model.progress_state.assign([int(epoch), int(steps), 0])
         self._adv_model.epoch_progress.assign(float(epoch))
 
-    def on_train_batch_begin(self, batch, logs=None):
-        steps = (self.params or {}).get("steps")
-        fraction = batch / steps if steps else 0.0
-        self._adv_model.epoch_progress.assign(float(self._epoch) + fraction)
+    @staticmethod
+    def stop(adv_model):
+        adv_model.progress_state.assign(list(_IDLE))

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfadv import _training
 from tfadv._training import ProgressCallback, per_example_ce, replicas
 from tfadv.attack_budget import AttackBudget
 from tfadv.attacks.attack import Attack, model_logits
@@ -106,9 +107,8 @@ class AdvModel(keras.Model):
             )
         self.eps_schedule = eps_schedule
         self.classifier = classifier
-        self.epoch_progress = keras.Variable(
-            0.0, trainable=False, dtype="float32", name="epoch_progress"
-        )
+        self.epoch_progress = _training.progress_variable("epoch_progress", 0.0, "float32")
+        self.progress_state = _training.progress_variable()
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.clean_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy")
         self.adv_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
@@ -229,6 +229,7 @@ class AdvModel(keras.Model):
             with validation.graph_errors_as_value_errors():
                 return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
         finally:
+            ProgressCallback.stop(self)
             self.built = self.built or self.classifier.built
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
@@ -328,6 +329,7 @@ class AdvModel(keras.Model):
 
     def train_step(self, data):
         x, y, sample_weight = self._prepare(data)
+        _training.advance_progress(self.epoch_progress, self.progress_state)
         adv = self.generate_adversarial(x, y, self.current_eps())
         result, grads = self.compute_gradients(x, y, adv, sample_weight)
         self._check_result(result)

@@ -1,4 +1,8 @@
-"""Bad arguments and bad input raise ValueError/TypeError quoting the received value."""
+"""Bad arguments raise ValueError/TypeError quoting the received value.
+
+Bad inputs (NaN, pixels outside [0, 1], labels outside the classes, a negative call radius) are
+checked for every registered attack in `test_attacks_invariants.py`.
+"""
 
 import keras
 import numpy as np
@@ -23,6 +27,8 @@ from tests.conftest import tiny_cnn
         (lambda: tfadv.attacks.EarlyStoppedPGD(tau=-1), "tau=-1"),
         (lambda: tfadv.attacks.EarlyStoppedPGD(steps=0), "steps=0"),
         (lambda: tfadv.attacks.EarlyStoppedPGD(random_init="laplace"), "random_init='laplace'"),
+        (lambda: tfadv.attacks.EarlyStoppedPGD(norm="l2"), "norm='l2'"),
+        (lambda: tfadv.attacks.Square(p_init=0.0), "p_init=0.0"),
     ],
 )
 def test_bad_arguments(factory, message):
@@ -43,35 +49,8 @@ def setup():
     return model, x, y
 
 
-def test_nan_images(setup):
-    model, x, y = setup
-    x[0, 0, 0, 0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        tfadv.attacks.PGD(steps=1)(model, x, y)
-
-
-def test_pixels_outside_unit_box(setup):
-    model, x, y = setup
-    with pytest.raises(ValueError, match=r"\[0, 1\].*max=25"):
-        tfadv.attacks.PGD(steps=1)(model, x * 255, y)
-
-
-def test_labels_out_of_range(setup):
-    model, x, y = setup
-    with pytest.raises(ValueError, match="labels outside the model's classes.*max=12"):
-        tfadv.attacks.PGD(steps=1)(model, x, np.array([0, 1, 2, 12]))
-    with pytest.raises(ValueError, match="min=-1"):
-        tfadv.attacks.FGSM()(model, x, np.array([0, -1, 2, 3]))
-
-
 def test_probability_outputs_rejected(setup):
     _, x, y = setup
     model = keras.Sequential([tiny_cnn(), keras.layers.Softmax()])
     with pytest.raises(ValueError, match="logits.*softmax"):
         tfadv.attacks.PGD(steps=1)(model, x, y)
-
-
-def test_runtime_eps_validated(setup):
-    model, x, y = setup
-    with pytest.raises(ValueError, match="eps=-1"):
-        tfadv.attacks.PGD(steps=1)(model, x, y, eps=-1)

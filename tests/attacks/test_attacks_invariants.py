@@ -1,4 +1,4 @@
-"""Invariants every exported attack must keep; a new attack is enrolled by exporting it."""
+"""Invariants every registered attack keeps; a new attack file is enrolled through `ATTACKS`."""
 
 import keras
 import numpy as np
@@ -8,25 +8,15 @@ import tensorflow as tf
 import tfadv
 from tests.conftest import tiny_cnn
 
+NAMES = tfadv.attacks.ATTACKS.names()
 EPS = {"linf": 0.1, "l2": 1.0}
 
 
 def make_attack(name, norm="linf", seed=None):
-    cls = getattr(tfadv.attacks, name)
-    eps = EPS[norm]
-    if name == "EarlyStoppedPGD":
-        if norm != "linf":
-            pytest.skip("EarlyStoppedPGD is an l-inf attack (FAT)")
-        return cls(eps=eps, step_size=eps / 4, steps=5, tau=1, seed=seed)
-    if name == "FGSM":
-        return cls(eps=eps, norm=norm, random_start=True, seed=seed)
-    if name == "APGD":
-        return cls(eps=eps, norm=norm, steps=5, restarts=2, seed=seed)
-    if name == "APGDT":
-        return cls(eps=eps, norm=norm, steps=5, n_target_classes=2, seed=seed)
-    if name == "Square":
-        return cls(eps=eps, norm=norm, n_queries=20, restarts=2, seed=seed)
-    return cls(eps=eps, norm=norm, steps=5, restarts=2, seed=seed)
+    cls = tfadv.attacks.get(name)
+    if norm not in cls.norms:
+        pytest.skip(f"{cls.__name__} supports {cls.norms}, not {norm}")
+    return cls.default_instance(EPS[norm], norm=norm, seed=seed)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +31,30 @@ def model_and_data():
     return model, x, y
 
 
+def test_registry_lists_every_attack():
+    expected = {"apgd", "apgdt", "early_stopped_pgd", "fgsm", "pgd", "square"}
+    assert expected <= set(NAMES)
+    for name in NAMES:
+        cls = tfadv.attacks.get(name)
+        assert cls.registry_name == name and issubclass(cls, tfadv.attacks.Attack)
+        assert getattr(tfadv.attacks, cls.__name__) is cls and cls.__name__ in tfadv.attacks.__all__
+        assert tfadv.attacks.get(cls.__name__) is cls  # class names are aliases
+    assert tfadv.attacks.get("EarlyStoppedPGD") is tfadv.attacks.EarlyStoppedPGD
+    with pytest.raises(ValueError, match="attack='fab_linf'"):
+        tfadv.attacks.get("fab_linf")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unsupported_norm_rejected(name):
+    cls = tfadv.attacks.get(name)
+    for norm in ("linf", "l2", "l1"):
+        if norm not in cls.norms:
+            with pytest.raises(ValueError, match=f"norm='{norm}'"):
+                cls.default_instance(0.1, norm=norm)
+
+
 @pytest.mark.parametrize("norm", ["linf", "l2"])
-@pytest.mark.parametrize("name", tfadv.attacks.ATTACKS)
+@pytest.mark.parametrize("name", NAMES)
 def test_eps_ball_and_box(name, norm, model_and_data):
     model, x, y = model_and_data
     attack = make_attack(name, norm)
@@ -53,9 +65,14 @@ def test_eps_ball_and_box(name, norm, model_and_data):
     norms = np.abs(delta).max(axis=1) if norm == "linf" else np.linalg.norm(delta, axis=1)
     assert norms.max() <= EPS[norm] * (1 + 1e-5) + 1e-6
     assert norms.max() > 0.5 * EPS[norm]  # it actually moved
+    # A smaller radius for one call (an epsilon schedule) is respected too.
+    x_small = attack(model, x, y, eps=0.3 * EPS[norm]).numpy()
+    delta = (x_small - x).reshape(len(x), -1)
+    norms = np.abs(delta).max(axis=1) if norm == "linf" else np.linalg.norm(delta, axis=1)
+    assert norms.max() <= 0.3 * EPS[norm] * (1 + 1e-5) + 1e-6
 
 
-@pytest.mark.parametrize("name", tfadv.attacks.ATTACKS)
+@pytest.mark.parametrize("name", NAMES)
 def test_deterministic_under_seed(name, model_and_data):
     model, x, y = model_and_data
     a = make_attack(name, seed=7)(model, x, y).numpy()
@@ -65,7 +82,7 @@ def test_deterministic_under_seed(name, model_and_data):
     assert not np.array_equal(a, c)
 
 
-@pytest.mark.parametrize("name", tfadv.attacks.ATTACKS)
+@pytest.mark.parametrize("name", NAMES)
 def test_no_retracing_across_batches(name, model_and_data):
     model, x, y = model_and_data
     attack = make_attack(name)
@@ -77,13 +94,17 @@ def test_no_retracing_across_batches(name, model_and_data):
     for i in range(3):
         step(tf.constant(x + 0.0 * i), tf.constant(y))
     assert step.experimental_get_tracing_count() == 1
-    # The eager entry point compiles once too.
-    for _ in range(3):
-        attack(model, x, y)
+    # The eager entry point compiles once for every batch size and radius, and a fresh attack
+    # with the same configuration (as an evaluation builds them) reuses the compiled function.
+    model = tiny_cnn()  # a model no attack has seen yet
+    attack(model, x, y)
+    for n, eps in ((16, 0.1), (5, 0.05), (11, 0.1), (3, 0.02)):
+        make_attack(name)(model, x[:n], y[:n], eps=eps)
+        attack(model, x[:n], y[:n].astype("int64"), eps=eps)
     assert attack._compiled.experimental_get_tracing_count() == 1
 
 
-@pytest.mark.parametrize("name", tfadv.attacks.ATTACKS)
+@pytest.mark.parametrize("name", NAMES)
 def test_no_gradient_flows_out(name, model_and_data):
     model, x, y = model_and_data
     attack = make_attack(name)
@@ -95,7 +116,7 @@ def test_no_gradient_flows_out(name, model_and_data):
     assert tape.gradient(total, xt) is None
 
 
-@pytest.mark.parametrize("name", tfadv.attacks.ATTACKS)
+@pytest.mark.parametrize("name", NAMES)
 def test_uses_inference_mode(name):
     """Dropout would make the attack's forward passes random; the attack must run training=False."""
     keras.utils.set_random_seed(3)
@@ -113,7 +134,7 @@ def test_uses_inference_mode(name):
     np.testing.assert_array_equal(attack(model, x, y).numpy(), attack(model, x, y).numpy())
 
 
-@pytest.mark.parametrize("name", tfadv.attacks.ATTACKS)
+@pytest.mark.parametrize("name", NAMES)
 def test_config_round_trip(name):
     attack = make_attack(name, seed=3)
     config = attack.get_config()
@@ -123,7 +144,7 @@ def test_config_round_trip(name):
     assert type(restored) is type(attack) and restored.get_config() == config
 
 
-@pytest.mark.parametrize("name", tfadv.attacks.ATTACKS)
+@pytest.mark.parametrize("name", NAMES)
 def test_float32_gradients_under_mixed_precision(name):
     keras.config.set_dtype_policy("mixed_float16")
     model = tiny_cnn()
@@ -133,3 +154,25 @@ def test_float32_gradients_under_mixed_precision(name):
     assert x_adv.dtype == tf.float32
     assert np.all(np.isfinite(x_adv.numpy()))
     assert np.abs(x_adv.numpy() - x).max() > 0.05
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_inputs_raise(name, model_and_data):
+    model, x, y = model_and_data
+    attack = make_attack(name)
+    bad = x.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        attack(model, bad, y)
+    with pytest.raises(ValueError, match=r"\[0, 1\].*max=25"):
+        attack(model, x * 255, y)
+    with pytest.raises(ValueError, match="labels outside the model's classes.*max=12"):
+        attack(model, x[:4], np.array([0, 1, 2, 12]))
+    with pytest.raises(ValueError, match="min=-1"):
+        attack(model, x[:4], np.array([0, -1, 2, 3]))
+    with pytest.raises(ValueError, match="eps=-1"):
+        attack(model, x, y, eps=-1)
+    with pytest.raises(ValueError, match="eps=-0.5"):
+        type(attack)(eps=-0.5)
+    with pytest.raises(TypeError, match="takes no per-call options|tau"):
+        attack(model, x, y, bogus=1)

@@ -179,3 +179,16 @@ def test_early_stopped_matches_step_by_step_count(tau):
     np.testing.assert_array_equal(result.info["kappa"].numpy(), kappa_ref)
     np.testing.assert_array_equal(result.info["grad_evals"].numpy(), evals_ref)
     assert kappa_ref.min() < kappa_ref.max()  # the case is not trivial
+
+
+def test_per_call_tau_and_plain_calls_on_one_instance():
+    """Calls with and without the per-call `tau` share the attack (and its compiled function)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(4)])
+    x = np.random.default_rng(7).random((12, 10)).astype("float32")
+    y = np.random.default_rng(8).integers(0, 4, 12)
+    attack = tfadv.attacks.EarlyStoppedPGD(eps=0.2, step_size=0.05, steps=4, tau=1, seed=0)
+    plain = attack(model, x, y).numpy()
+    np.testing.assert_array_equal(attack(model, x, y, tau=1).numpy(), plain)
+    smaller = attack(model, x[:5], y[:5], tau=0).numpy()  # another batch size, with the option
+    assert smaller.shape == (5, 10) and np.abs(smaller - x[:5]).max() <= 0.2 + 1e-6

@@ -4,47 +4,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfadv.attacks.attack import _FLOAT16_LOSS_SCALE, Attack, _compute_dtype, model_logits
+from tfadv.attacks import _ops
+from tfadv.attacks.attack import Attack
 from tfadv.attacks.losses import cross_entropy
-from tfadv.attacks.threat_model import _per_example_shape, random_normal, random_uniform
 from tfadv.utils import validation
 
-_TINY = 1e-12
-
-
-def _sorted_column(sorted_logits, k):
-    """Column `k` of logits sorted in decreasing order, or the last one when there are fewer
-    classes."""
-    last = tf.shape(sorted_logits)[-1] - 1
-    return tf.gather(sorted_logits, tf.minimum(k, last), axis=-1)
-
-
-def dlr_loss(logits, y):
-    """Untargeted DLR `-(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12)`, safe for < 3
-    classes."""
-    num_classes = tf.shape(logits)[-1]
-    one_hot = tf.one_hot(y, num_classes, dtype=logits.dtype)
-    true = tf.reduce_sum(one_hot * logits, axis=-1)
-    other = tf.reduce_max(logits - 1e9 * one_hot, axis=-1)
-    sorted_logits = tf.sort(logits, axis=-1, direction="DESCENDING")
-    denom = sorted_logits[:, 0] - _sorted_column(sorted_logits, 2) + _TINY
-    return -(true - other) / denom
-
-
-def targeted_dlr_loss(logits, y, target):
-    """Targeted DLR `-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2 + 1e-12)` (ascended), `y` the true
-    class.
-
-    With fewer than four classes the missing sorted logits are replaced by the smallest one.
-    """
-    num_classes = tf.shape(logits)[-1]
-    true = tf.reduce_sum(tf.one_hot(y, num_classes, dtype=logits.dtype) * logits, axis=-1)
-    tgt = tf.reduce_sum(tf.one_hot(target, num_classes, dtype=logits.dtype) * logits, axis=-1)
-    sorted_logits = tf.sort(logits, axis=-1, direction="DESCENDING")
-    third = _sorted_column(sorted_logits, 2)
-    fourth = _sorted_column(sorted_logits, 3)
-    denom = sorted_logits[:, 0] - 0.5 * (third + fourth) + _TINY
-    return -(true - tgt) / denom
+# Kept importable from here (tests and evaluation read them by these names).
+dlr_loss = _ops.dlr
+targeted_dlr_loss = _ops.targeted_dlr
 
 
 def checkpoint_schedule(steps):
@@ -126,6 +93,9 @@ class APGD(Attack):
         parameter-free attacks", ICML 2020.
     """
 
+    registry_name = "apgd"
+    small_budget = {"steps": 5, "restarts": 2}
+
     def __init__(
         self,
         *,
@@ -154,72 +124,31 @@ class APGD(Attack):
         return validation.check_choice("loss", loss, ("ce", "dlr"))
 
     # ------------------------------------------------------------------------------------ objective
-    def objective(self, logits, y, target):
+    def apgd_objective(self, logits, y, target):
         """Per-example loss that the attack ascends (`target` is unused by the untargeted
         attack)."""
         if self.loss == "dlr":
-            return dlr_loss(logits, y)
+            return _ops.dlr(logits, y)
         return cross_entropy(logits, y)
-
-    def _loss_grad_once(self, model, x_adv, y, target):
-        scale = _FLOAT16_LOSS_SCALE if _compute_dtype(model) == "float16" else 1.0
-        with tf.GradientTape() as tape:
-            tape.watch(x_adv)
-            logits = model_logits(model, x_adv)
-            loss = self.objective(logits, y, target)
-            total = tf.reduce_sum(loss) * scale
-        grad = tape.gradient(total, x_adv)
-        if grad is None:
-            grad = tf.zeros_like(x_adv)
-        grad = tf.cast(grad, tf.float32) / scale
-        # DLR divides by a logit gap that can vanish (ties, float16 logits): drop non-finite
-        # entries.
-        grad = tf.where(tf.math.is_finite(grad), grad, 0.0)
-        return loss, logits, grad
 
     def _loss_grad(self, model, x_adv, y, target):
         """Loss, logits and input gradient, averaged over `eot_iter` forward passes (EOT)."""
-        loss, logits, grad = self._loss_grad_once(model, x_adv, y, target)
-        if self.eot_iter == 1:
-            return loss, logits, grad
-
-        def body(j, loss_sum, grad_sum, _):
-            loss_j, logits_j, grad_j = self._loss_grad_once(model, x_adv, y, target)
-            return j + 1, loss_sum + loss_j, grad_sum + grad_j, logits_j
-
-        _, loss, grad, logits = tf.while_loop(
-            lambda j, *_: j < self.eot_iter,
-            body,
-            [tf.constant(1), loss, grad, logits],
-            parallel_iterations=1,
+        return _ops.value_and_grad(
+            model, x_adv, lambda logits: self.apgd_objective(logits, y, target), self.eot_iter
         )
-        return loss / self.eot_iter, logits, grad / self.eot_iter
 
     # --------------------------------------------------------------------------------- one run
-    def _random_start(self, x, eps, key):
-        shape = tf.shape(x)
-        if self.norm == "linf":
-            t = random_uniform(shape, -1.0, 1.0, seed=key)
-        else:
-            t = random_normal(shape, seed=key)
-        norm = tf.reshape(self.threat_model.norm(t), _per_example_shape(x))
-        return tf.clip_by_value(x + eps * t / (norm + _TINY), 0.0, 1.0)
-
     def _single_run(self, model, x, y, eps, target, key):
         """One APGD run. Returns `(x_best, loss_best, fooled, x_best_adv)`, all per example."""
-        example_shape = _per_example_shape(x)
         is_checkpoint, window = checkpoint_schedule(self.steps)
         is_checkpoint = tf.constant(is_checkpoint)
         window = tf.constant(window)
         momentum = tf.constant(self.momentum, tf.float32)
 
-        x_adv = self._random_start(x, eps, key)
+        x_adv = self.threat_model.random_boundary_start(x, eps, key)
         loss, logits, grad = self._loss_grad(model, x_adv, y, target)
         fooled = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
         step = tf.fill(tf.shape(loss), 2.0 * eps)
-
-        def select(mask, a, b):
-            return tf.where(tf.reshape(mask, example_shape), a, b)
 
         def body(i, state):
             (x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled, step,
@@ -227,18 +156,16 @@ class APGD(Attack):
             a = tf.where(i > 0, momentum, 1.0)
             previous_move = x_adv - x_old
             x_old = x_adv
-            z = self.project(
-                x_adv + tf.reshape(step, example_shape) * self.threat_model.direction(grad), x, eps
-            )
+            z = self.project(self.threat_model.step(x_adv, grad, _ops.per_example(step, x)), x, eps)
             x_adv = self.project(x_adv + a * (z - x_adv) + (1.0 - a) * previous_move, x, eps)
             loss, logits, grad = self._loss_grad(model, x_adv, y, target)
 
             wrong = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
             fooled = tf.logical_or(fooled, wrong)
-            x_best_adv = select(wrong, x_adv, x_best_adv)
+            x_best_adv = _ops.select(wrong, x_adv, x_best_adv)
             improved = loss > loss_best
-            x_best = select(improved, x_adv, x_best)
-            grad_best = select(improved, grad, grad_best)
+            x_best = _ops.select(improved, x_adv, x_best)
+            grad_best = _ops.select(improved, grad, grad_best)
             loss_best = tf.where(improved, loss, loss_best)
             n_increase = n_increase + tf.cast(loss > loss_prev, tf.float32)
             loss_prev = loss
@@ -249,8 +176,8 @@ class APGD(Attack):
             no_improvement = tf.logical_and(tf.logical_not(reduced_ck), loss_best_ck >= loss_best)
             reduce = tf.logical_and(at_checkpoint, tf.logical_or(oscillating, no_improvement))
             step = tf.where(reduce, 0.5 * step, step)
-            x_adv = select(reduce, x_best, x_adv)
-            grad = select(reduce, grad_best, grad)
+            x_adv = _ops.select(reduce, x_best, x_adv)
+            grad = _ops.select(reduce, grad_best, grad)
             reduced_ck = tf.where(at_checkpoint, reduce, reduced_ck)
             loss_best_ck = tf.where(at_checkpoint, loss_best, loss_best_ck)
             n_increase = tf.where(at_checkpoint, tf.zeros_like(n_increase), n_increase)
@@ -275,14 +202,13 @@ class APGD(Attack):
         )
         old_loss = tf.gather(best_loss, indices)
         old_fooled = tf.gather(fooled, indices)
-        example_shape = _per_example_shape(x_sub)
         take_adv = tf.logical_and(fooled_sub, tf.logical_not(old_fooled))
         take_loss = tf.logical_and(
             tf.logical_not(tf.logical_or(fooled_sub, old_fooled)), loss_best > old_loss
         )
-        candidate = tf.where(tf.reshape(take_adv, example_shape), x_best_adv, x_best)
+        candidate = _ops.select(take_adv, x_best_adv, x_best)
         keep = tf.logical_not(tf.logical_or(take_adv, take_loss))
-        new_points = tf.where(tf.reshape(keep, example_shape), tf.gather(best, indices), candidate)
+        new_points = _ops.select(keep, tf.gather(best, indices), candidate)
         best = _scatter(best, indices, new_points)
         best_loss = _scatter(best_loss, indices, tf.where(take_loss, loss_best, old_loss))
         fooled = _scatter(fooled, indices, tf.logical_or(old_fooled, fooled_sub))
@@ -309,23 +235,22 @@ class APGD(Attack):
             tf.zeros([n], tf.float32),
         )
 
-    def _key(self, x, salt):
-        key = self.seed_key(x, salt)
-        if key is None:
-            key = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int32)
-        return key
+    def runs(self, clean_logits):
+        """`(number of runs, run -> targets or None)`: one untargeted run per restart."""
+        return self.restarts, lambda run: None
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
-        # Every restart (the first included: nothing is fooled yet) runs on the examples not yet
-        # fooled.
-        def body(r, best, best_loss, fooled, evals):
-            best, best_loss, fooled, evals = self._run_on_remaining(
-                model, x, y, eps, None, self._key(x, r), best, best_loss, fooled, evals
-            )
-            return r + 1, best, best_loss, fooled, evals
+        n_runs, target_of = self.runs(clean_logits)
 
-        _, best, best_loss, fooled, evals = tf.while_loop(
-            lambda r, *_: r < self.restarts,
+        # Every run (the first included: nothing is fooled yet) works on the examples not yet fooled.
+        def body(run, best, best_loss, fooled, evals):
+            key = self.seed_key(x, run)
+            state = (best, best_loss, fooled, evals)
+            state = self._run_on_remaining(model, x, y, eps, target_of(run), key, *state)
+            return run + 1, *state
+
+        _, best, _, _, evals = tf.while_loop(
+            lambda run, *_: run < n_runs,
             body,
             [tf.constant(0), *self._initial_state(x)],
             parallel_iterations=1,

@@ -3,7 +3,8 @@
 import keras
 import tensorflow as tf
 
-from tfadv.attacks.apgd import APGD, targeted_dlr_loss
+from tfadv.attacks import _ops
+from tfadv.attacks.apgd import APGD
 from tfadv.utils import validation
 
 
@@ -50,6 +51,9 @@ class APGDT(APGD):
         parameter-free attacks", ICML 2020.
     """
 
+    registry_name = "apgdt"
+    small_budget = {"steps": 5, "n_target_classes": 2}
+
     def __init__(
         self,
         *,
@@ -78,10 +82,11 @@ class APGDT(APGD):
             "n_target_classes", n_target_classes, minimum=1, integer=True
         )
 
-    def objective(self, logits, y, target):
-        return targeted_dlr_loss(logits, y, target)
+    def apgd_objective(self, logits, y, target):
+        return _ops.targeted_dlr(logits, y, target)
 
-    def perturb(self, model, x, y, eps, clean_logits, step_scale):
+    def runs(self, clean_logits):
+        """`restarts` runs per target, the targets being the next most likely clean classes."""
         num_classes = tf.shape(clean_logits)[-1]
         n_targets = tf.maximum(tf.minimum(self.n_target_classes, num_classes - 1), 1)
         ranking = tf.argsort(clean_logits, axis=-1, direction="DESCENDING", stable=True)
@@ -91,20 +96,7 @@ class APGDT(APGD):
             column = tf.minimum(run // self.restarts + 1, num_classes - 1)
             return tf.gather(ranking, column, axis=1)
 
-        # Each target and restart (the first included) runs on the examples not yet fooled.
-        def body(run, best, best_loss, fooled, evals):
-            best, best_loss, fooled, evals = self._run_on_remaining(
-                model, x, y, eps, target_of(run), self._key(x, run), best, best_loss, fooled, evals
-            )
-            return run + 1, best, best_loss, fooled, evals
-
-        _, best, best_loss, fooled, evals = tf.while_loop(
-            lambda run, *_: run < n_targets * self.restarts,
-            body,
-            [tf.constant(0), *self._initial_state(x)],
-            parallel_iterations=1,
-        )
-        return best, {"grad_evals": evals}
+        return n_targets * self.restarts, target_of
 
     def get_config(self):
         config = super().get_config()

@@ -1,15 +1,28 @@
-"""The attack base class: the calling convention and the invariants every attack guarantees."""
+"""The attack base class: the calling convention, the invariants and the attack registry."""
+
+import abc
+import weakref
 
 import numpy as np
 import tensorflow as tf
 
+from tfadv.attacks import _ops
+from tfadv.attacks._ops import model_logits
 from tfadv.attacks.losses import attack_objective
 from tfadv.attacks.threat_model import get_threat_model
 from tfadv.utils import validation
+from tfadv.utils.registry import Registry
 
-# Under a float16 policy the attack loss is multiplied by this before differentiation, so that small
-# gradients do not underflow; the step directions (sign, l2-normalised) do not depend on the scale.
-_FLOAT16_LOSS_SCALE = 1024.0
+#: Every attack, by registry name (`"pgd"`, `"apgd"`, ...); filled by `Attack` subclasses that declare
+#: `registry_name` (each module of `tfadv.attacks` is imported on first look-up).
+ATTACKS = Registry("attack", "tfadv.attacks")
+
+__all__ = ["ATTACKS", "Attack", "AttackResult", "model_logits"]
+
+# model -> {(attack class, configuration): tf.function}. Attacks of one class with equal
+# configurations share their compiled function per model, so a fresh attack object per evaluation
+# (as `tfadv.evaluation` builds them) does not trace again; a collected model frees its entries.
+_COMPILED = weakref.WeakKeyDictionary()
 
 
 class AttackResult:
@@ -19,7 +32,7 @@ class AttackResult:
         x_adv: float32 tensor, the adversarial images (in the epsilon ball and in [0, 1]).
         clean_logits: float32 tensor, the model's logits on the clean images (inference mode).
         info: dict of per-example float32 tensors. Always has `"grad_evals"` (input-gradient evaluations
-            spent on each example); `EarlyStoppedPGD` adds `"kappa"`.
+            spent on each example); `EarlyStoppedPGD` adds `"kappa"`, `Square` adds `"queries"`.
     """
 
     def __init__(self, x_adv, clean_logits, info):
@@ -31,32 +44,7 @@ class AttackResult:
         return iter((self.x_adv, self.clean_logits, self.info))
 
 
-def model_logits(model, x):
-    """Runs `model` in inference mode and returns float32 logits."""
-    logits = model(x, training=False)
-    if isinstance(logits, (list, tuple)):
-        logits = logits[0]
-    return tf.cast(logits, tf.float32)
-
-
-def _compute_dtype(model):
-    policy = getattr(model, "dtype_policy", None)
-    return getattr(policy, "compute_dtype", "float32")
-
-
-def seed_key(seed, x, salt=0):
-    """A stateless-RNG key from the attack's seed, the batch contents and a salt (e.g. restart index).
-
-    Folding in the batch makes every batch draw different noise while a fixed seed stays reproducible.
-    Returns None when `seed` is None (stateful random ops are used then).
-    """
-    if seed is None:
-        return None
-    digest = tf.math.floormod(tf.reduce_sum(tf.cast(x, tf.float32)) * 997.0, 2.0**30)
-    return tf.stack([tf.constant(seed, tf.int32) + salt, tf.cast(digest, tf.int32)])
-
-
-class Attack:
+class Attack(abc.ABC):
     """Base class of every tfadv attack: `x_adv = attack(model, x, y)`.
 
     The base class owns the calling convention and the guarantees; a subclass overrides only `perturb`,
@@ -66,10 +54,17 @@ class Attack:
     - projects the result onto the epsilon ball around `x` and onto [0, 1];
     - stops gradients, so no gradient flows out of the attack;
     - takes input gradients in float32, even under a mixed-precision policy;
-    - compiles the attack with `tf.function` when called eagerly, and runs inline (no retracing per batch,
-      no host round trips) when called inside a `tf.function` such as `train_step`;
+    - compiles the attack with `tf.function` when called eagerly (once per model, input shape and
+      configuration: batch sizes and the call's `eps` do not retrace, and attacks of one class with
+      equal `get_config()` up to `eps` share the compiled function), and runs inline (no retracing
+      per batch, no host round trips) when called inside a `tf.function` such as `train_step`;
     - validates inputs: images finite and in [0, 1], integer labels inside the model's classes, a model
       that returns logits rather than probabilities (`ValueError` quoting the received value).
+
+    A subclass enrols in `tfadv.attacks.ATTACKS` by declaring `registry_name`, lists the norms it
+    supports in `norms`, and gives the constructor arguments of a small-budget instance in
+    `small_budget` (read by `default_instance` and the registry-parametrised tests). Its `get_config`
+    must hold every setting, as the shared compiled functions rely on it.
 
     Input contract: images float in [0, 1], shape `[batch, ...]`; labels integer class indices `[batch]`
     (targets for targeted attacks); the model maps images to logits.
@@ -82,9 +77,32 @@ class Attack:
             a given batch. Defaults to `None`.
     """
 
+    #: The registry name; a subclass that declares one enrols in `ATTACKS`.
+    registry_name = None
+    #: The norms the attack supports.
+    norms = ("linf", "l2")
+    #: Constructor arguments of a small-budget instance (a few steps or queries).
+    small_budget = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("registry_name") is not None:
+            ATTACKS.register(cls)
+
+    @classmethod
+    def default_instance(cls, eps, norm="linf", seed=None):
+        """An instance with the small budget `cls.small_budget`, for tests and smoke runs.
+
+        Args:
+            eps: float, the radius.
+            norm: one of `cls.norms`. Defaults to `"linf"`.
+            seed: optional int. Defaults to `None`.
+        """
+        return cls(eps=eps, norm=norm, seed=seed, **cls.small_budget)
+
     def __init__(self, *, eps=0.3, norm="linf", seed=None):
         self.eps = validation.check_eps(eps)
-        self.norm = validation.check_choice("norm", norm, ("linf", "l2"))
+        self.norm = validation.check_choice("norm", norm, self.norms)
         self.threat_model = get_threat_model(norm)
         if seed is not None:
             seed = validation.check_number("seed", seed, minimum=0, integer=True)
@@ -114,19 +132,20 @@ class Attack:
             eps = validation.check_eps(eps)
         options = self.check_call_options(dict(options))
         if tf.inside_function():
-            return AttackResult(*self._run_graph(model, x, y, eps, **options))
+            return AttackResult(*self._run_graph(model, x, y, eps, self.eps, **options))
         validation.check_images(x, "x")
         validation.check_labels(y, name="y")
-        if self._compiled is None:
-            self._compiled = tf.function(self._run_graph, reduce_retracing=True)
+        x = tf.convert_to_tensor(x, tf.float32)
+        y = tf.cast(tf.convert_to_tensor(np.asarray(y) if not tf.is_tensor(y) else y), tf.int32)
+        args = (x, y, tf.convert_to_tensor(eps, tf.float32), tf.constant(self.eps, tf.float32))
+        compiled = self._compiled_for(model)
+        # Trace for any batch size up front, so that the second batch size does not retrace.
+        specs = [tf.TensorSpec([None, *x.shape[1:]], x.dtype), tf.TensorSpec([None], tf.int32)]
+        specs += [tf.TensorSpec([], tf.float32)] * 2
+        option_specs = {key: tf.TensorSpec.from_tensor(value) for key, value in options.items()}
+        compiled.get_concrete_function(model, *specs, **option_specs)
         try:
-            result = self._compiled(
-                model,
-                tf.convert_to_tensor(x, tf.float32),
-                tf.convert_to_tensor(np.asarray(y) if not tf.is_tensor(y) else y),
-                tf.convert_to_tensor(eps, tf.float32),
-                **options,
-            )
+            result = compiled(model, *args, **options)
         except tf.errors.InvalidArgumentError as error:
             converted = validation.reraise_graph_error(error)
             if converted is None:
@@ -143,6 +162,7 @@ class Attack:
         return options
 
     # -------------------------------------------------------------------------------------------- the hook
+    @abc.abstractmethod
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
         """Computes adversarial images; the one method a subclass overrides.
 
@@ -157,36 +177,45 @@ class Attack:
         Returns:
             `(x_adv, info)` with `info` a dict of per-example tensors (may be empty).
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement `perturb`.")
 
     # ------------------------------------------------------------------------------- helpers for subclasses
     def logits(self, model, x):
         return model_logits(model, x)
 
-    def value_and_grad(self, model, x_adv, y, clean_logits, loss="ce", targeted=False):
-        """Per-example objective, logits and float32 input gradient of the summed objective."""
-        scale = _FLOAT16_LOSS_SCALE if _compute_dtype(model) == "float16" else 1.0
-        with tf.GradientTape() as tape:
-            tape.watch(x_adv)
-            logits = model_logits(model, x_adv)
-            objective = attack_objective(loss, logits, y, clean_logits, targeted)
-            total = tf.reduce_sum(objective) * scale
-        grad = tape.gradient(total, x_adv)
-        if grad is None:
-            grad = tf.zeros_like(x_adv)
-        return objective, logits, tf.cast(grad, tf.float32) / scale
+    def objective(self, logits, y, clean_logits):
+        """The per-example objective ascended: `self.loss` (towards `y` when `self.targeted`)."""
+        return attack_objective(
+            self.loss, logits, y, clean_logits, getattr(self, "targeted", False)
+        )
+
+    def value_and_grad(self, model, x_adv, y, clean_logits):
+        """`objective`, logits and the float32 input gradient (`tfadv.attacks._ops.value_and_grad`)."""
+        return _ops.value_and_grad(model, x_adv, lambda z: self.objective(z, y, clean_logits))
 
     def project(self, x_adv, x, eps):
         return self.threat_model.project(x_adv, x, eps)
 
     def seed_key(self, x, salt=0):
-        return seed_key(self.seed, x, salt)
+        """A stateless-RNG key from `self.seed`, the batch and `salt` (`_ops.seed_key`)."""
+        return _ops.seed_key(self.seed, x, salt)
 
     # ------------------------------------------------------------------------------------------ internals
-    def _run_graph(self, model, x, y, eps, **options):
+    def _compiled_for(self, model):
+        key = (type(self), repr(sorted((k, v) for k, v in self.get_config().items() if k != "eps")))
+        try:
+            functions = _COMPILED.setdefault(model, {})
+        except TypeError:  # a model that cannot be weakly referenced: compile for this object only
+            functions = self.__dict__.setdefault("_own_compiled", {})
+        if key not in functions:
+            functions[key] = tf.function(self._run_graph)
+        self._compiled = functions[key]
+        return self._compiled
+
+    def _run_graph(self, model, x, y, eps, base_eps, **options):
         x = tf.cast(x, tf.float32)
         y = tf.reshape(tf.cast(y, tf.int32), [-1])
         eps = tf.cast(eps, tf.float32)
+        base_eps = tf.cast(base_eps, tf.float32)
         checks = validation.graph_assert_images(x, "x")
         with tf.control_dependencies(checks):
             clean_logits = model_logits(model, x)
@@ -195,7 +224,7 @@ class Attack:
         checks += validation.graph_assert_logits(clean_logits, "model")
         with tf.control_dependencies(checks):
             x = tf.identity(x)
-        step_scale = eps / self.eps if self.eps > 0 else tf.constant(1.0)
+        step_scale = tf.where(base_eps > 0, eps / tf.maximum(base_eps, _ops.TINY), 1.0)
         x_adv, info = self.perturb(model, x, y, eps, clean_logits, step_scale, **options)
         # Invariants, enforced here whatever `perturb` did.
         x_adv = tf.stop_gradient(self.project(tf.cast(x_adv, tf.float32), x, eps))

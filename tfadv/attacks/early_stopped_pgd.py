@@ -3,8 +3,8 @@
 import keras
 import tensorflow as tf
 
+from tfadv.attacks import _ops
 from tfadv.attacks.attack import Attack
-from tfadv.attacks.threat_model import _per_example_shape, random_normal
 from tfadv.utils import validation
 
 
@@ -40,6 +40,7 @@ class EarlyStoppedPGD(Attack):
         omega: float >= 0, std of the Gaussian noise added at every step. Defaults to `0.001` (FAT).
         loss: `"ce"` or `"kl"` (FAT for TRADES). Defaults to `"ce"`.
         seed: optional int for reproducible random draws. Defaults to `None`.
+        norm: `"linf"`, the only threat model of FAT. Defaults to `"linf"`.
 
     `run` and `__call__` take an optional `tau` that overrides `self.tau` for one call (an int, or
     an integer scalar tensor: FAT's epoch schedule evaluated inside the compiled `train_step`).
@@ -59,6 +60,10 @@ class EarlyStoppedPGD(Attack):
         Adversarial Training", ICLR 2021.
     """
 
+    registry_name = "early_stopped_pgd"
+    norms = ("linf",)
+    small_budget = {"step_size": 0.025, "steps": 5, "tau": 1}
+
     def __init__(
         self,
         *,
@@ -70,8 +75,9 @@ class EarlyStoppedPGD(Attack):
         omega=0.001,
         loss="ce",
         seed=None,
+        norm="linf",
     ):
-        super().__init__(eps=eps, norm="linf", seed=seed)
+        super().__init__(eps=eps, norm=norm, seed=seed)
         self.step_size = validation.check_number("step_size", step_size, minimum=0.0, strict=True)
         self.steps = validation.check_steps(steps)
         self.tau = validation.check_number("tau", tau, minimum=0, integer=True)
@@ -93,17 +99,17 @@ class EarlyStoppedPGD(Attack):
         return {"tau": tf.cast(tau, tf.int32)}
 
     def _start(self, x, eps):
+        if self.random_init == "none":
+            return x
         key = self.seed_key(x, 0)
         if self.random_init == "uniform":
             return self.threat_model.random_start(x, eps, key)
-        if self.random_init == "normal":
-            return tf.clip_by_value(x + random_normal(tf.shape(x), 0.001, key), 0.0, 1.0)
-        return x
+        return tf.clip_by_value(x + _ops.normal(tf.shape(x), key, 0.001), 0.0, 1.0)
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale, tau=None):
+        """`perturb`, with `tau` optionally given as a (possibly scheduled) int tensor."""
         if tau is None:
             tau = self.tau
-        """`perturb` with `tau` given as a (possibly scheduled) int tensor."""
         batch = tf.shape(x)[:1]
         step = self.step_size * step_scale
         control = tf.fill(batch, tf.maximum(tf.cast(tau, tf.int32), 0))
@@ -111,26 +117,32 @@ class EarlyStoppedPGD(Attack):
         kappa = tf.zeros(batch, tf.float32)
         grad_evals = tf.zeros(batch, tf.float32)
         x_adv = self._start(x, eps)
-        mask_shape = _per_example_shape(x)
 
         def cond(i, x_adv, control, active, kappa, grad_evals):
             return tf.logical_and(i < self.steps, tf.reduce_any(active))
 
         def body(i, x_adv, control, active, kappa, grad_evals):
-            _, logits, grad = self.value_and_grad(model, x_adv, y, clean_logits, self.loss)
-            wrong = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
-            kappa += tf.cast(tf.logical_and(active, tf.logical_not(wrong)), tf.float32)
-            active_wrong = tf.logical_and(active, wrong)
-            stop = tf.logical_and(active_wrong, tf.equal(control, 0))
-            control = tf.where(tf.logical_and(active_wrong, control > 0), control - 1, control)
-            active = tf.logical_and(active, tf.logical_not(stop))
-            stepped = self.threat_model.step(x_adv, grad, step)
+            # Compaction: each step runs the model only on the examples still active (gathered
+            # by index, results scattered back), so frozen examples cost no gradient evaluation.
+            index = tf.where(active)
+            x_act, y_act = tf.gather_nd(x_adv, index), tf.gather_nd(y, index)
+            _, logits, grad = self.value_and_grad(
+                model, x_act, y_act, tf.gather_nd(clean_logits, index)
+            )
+            right = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y_act)
+            kappa = tf.tensor_scatter_nd_add(kappa, index, tf.cast(right, tf.float32))
+            budget = tf.gather_nd(control, index)
+            keep = tf.logical_or(right, budget > 0)
+            budget = tf.where(tf.logical_and(~right, budget > 0), budget - 1, budget)
+            control = tf.tensor_scatter_nd_update(control, index, budget)
+            stepped = self.threat_model.step(x_act, grad, step)
             if self.omega > 0:
-                key = self.seed_key(x, i + 1)
-                stepped += random_normal(tf.shape(x), self.omega, key)
-            stepped = self.project(stepped, x, eps)
-            x_adv = tf.where(tf.reshape(active, mask_shape), stepped, x_adv)
-            grad_evals += tf.cast(active, tf.float32)
+                noise = _ops.normal(tf.shape(x), self.seed_key(x, i + 1), self.omega)
+                stepped += tf.gather_nd(noise, index)
+            stepped = self.project(stepped, tf.gather_nd(x, index), eps)
+            x_adv = tf.tensor_scatter_nd_update(x_adv, index, _ops.select(keep, stepped, x_act))
+            grad_evals = tf.tensor_scatter_nd_add(grad_evals, index, tf.cast(keep, tf.float32))
+            active = tf.tensor_scatter_nd_update(active, index, keep)
             return i + 1, x_adv, control, active, kappa, grad_evals
 
         _, x_adv, _, _, kappa, grad_evals = tf.while_loop(

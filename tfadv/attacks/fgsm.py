@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfadv.attacks.attack import Attack
+from tfadv.attacks.losses import check_gradient_loss
 from tfadv.utils import validation
 
 
@@ -40,6 +41,9 @@ class FGSM(Attack):
         Wong, Rice, Kolter, "Fast is better than free: Revisiting adversarial training", ICLR 2020.
     """
 
+    registry_name = "fgsm"
+    small_budget = {"random_start": True}
+
     def __init__(
         self,
         *,
@@ -56,7 +60,7 @@ class FGSM(Attack):
             step_size = validation.check_number("step_size", step_size, minimum=0.0, strict=True)
         self.step_size = step_size
         self.random_start = bool(random_start)
-        self.loss = _check_loss(loss, targeted)
+        self.loss = check_gradient_loss(loss, targeted)
         self.targeted = bool(targeted)
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
@@ -64,7 +68,7 @@ class FGSM(Attack):
         x_start = (
             self.threat_model.random_start(x, eps, self.seed_key(x)) if self.random_start else x
         )
-        _, _, grad = self.value_and_grad(model, x_start, y, clean_logits, self.loss, self.targeted)
+        _, _, grad = self.value_and_grad(model, x_start, y, clean_logits)
         x_adv = self.threat_model.step(x_start, grad, step)
         grad_evals = tf.ones(tf.shape(x)[:1], tf.float32)
         return x_adv, {"grad_evals": grad_evals}
@@ -78,13 +82,3 @@ class FGSM(Attack):
             targeted=self.targeted,
         )
         return config
-
-
-def _check_loss(loss, targeted):
-    validation.check_choice("loss", loss, ("ce", "cw", "kl"))
-    if targeted and loss == "kl":
-        raise ValueError(
-            "The `kl` loss measures distance from the clean prediction and has no target; use "
-            "`targeted=False` or `loss='ce'`. Received: loss='kl', targeted=True"
-        )
-    return loss

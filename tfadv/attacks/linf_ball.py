@@ -2,7 +2,8 @@
 
 import tensorflow as tf
 
-from tfadv.attacks.threat_model import ThreatModel, random_uniform, register_threat_model
+from tfadv.attacks import _ops
+from tfadv.attacks.threat_model import ThreatModel, register_threat_model
 
 
 @register_threat_model
@@ -26,8 +27,13 @@ class LinfBall(ThreatModel):
     name = "linf"
 
     def random_start(self, x, eps, seed=None):
-        noise = random_uniform(tf.shape(x), -1.0, 1.0, seed=seed)
+        if seed is None:
+            seed = _ops.seed_key(None, x)
+        noise = self.random_direction(tf.shape(x), seed)
         return tf.clip_by_value(x + eps * noise, 0.0, 1.0)
+
+    def random_direction(self, shape, seed):
+        return _ops.uniform(shape, seed, -1.0, 1.0)
 
     def direction(self, grad):
         return tf.sign(grad)
@@ -36,5 +42,4 @@ class LinfBall(ThreatModel):
         return tf.clip_by_value(delta, -eps, eps)
 
     def norm(self, delta):
-        flat = tf.reshape(delta, [tf.shape(delta)[0], -1])
-        return tf.reduce_max(tf.abs(flat), axis=1)
+        return _ops.linf_norm(delta)

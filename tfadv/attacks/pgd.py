@@ -3,9 +3,9 @@
 import keras
 import tensorflow as tf
 
+from tfadv.attacks import _ops
 from tfadv.attacks.attack import Attack
-from tfadv.attacks.fgsm import _check_loss
-from tfadv.attacks.losses import attack_objective
+from tfadv.attacks.losses import check_gradient_loss
 from tfadv.utils import validation
 
 
@@ -50,6 +50,9 @@ class PGD(Attack):
         Attacks", ICLR 2018.
     """
 
+    registry_name = "pgd"
+    small_budget = {"steps": 5, "restarts": 2}
+
     def __init__(
         self,
         *,
@@ -70,12 +73,12 @@ class PGD(Attack):
         self.step_size = step_size
         self.random_start = bool(random_start)
         self.restarts = validation.check_steps(restarts, "restarts")
-        self.loss = _check_loss(loss, targeted)
+        self.loss = check_gradient_loss(loss, targeted)
         self.targeted = bool(targeted)
 
     def _step_length(self, eps, step_scale):
         if self.step_size is None:
-            return 2.5 * eps / self.steps
+            return _ops.default_step_size(eps, self.steps)
         return self.step_size * step_scale
 
     def _single_run(self, model, x, y, eps, clean_logits, step, salt):
@@ -86,9 +89,7 @@ class PGD(Attack):
         )
 
         def body(i, x_adv):
-            _, _, grad = self.value_and_grad(
-                model, x_adv, y, clean_logits, self.loss, self.targeted
-            )
+            _, _, grad = self.value_and_grad(model, x_adv, y, clean_logits)
             x_adv = self.project(self.threat_model.step(x_adv, grad, step), x, eps)
             return i + 1, x_adv
 
@@ -100,7 +101,7 @@ class PGD(Attack):
     def _score(self, model, x_adv, y, clean_logits):
         """Per-example (success, objective) of a finished run, for keeping the worst case."""
         logits = self.logits(model, x_adv)
-        objective = attack_objective(self.loss, logits, y, clean_logits, self.targeted)
+        objective = self.objective(logits, y, clean_logits)
         pred = tf.argmax(logits, axis=-1, output_type=tf.int32)
         success = tf.equal(pred, y) if self.targeted else tf.not_equal(pred, y)
         return success, objective
@@ -117,8 +118,7 @@ class PGD(Attack):
                     tf.logical_and(success, tf.logical_not(best_success)),
                     tf.logical_and(tf.equal(success, best_success), objective > best_objective),
                 )
-                mask = tf.reshape(better, tf.concat([[-1], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
-                best = tf.where(mask, candidate, best)
+                best = _ops.select(better, candidate, best)
                 best_success = tf.logical_or(best_success, success)
                 best_objective = tf.where(better, objective, best_objective)
         grad_evals = tf.fill(tf.shape(x)[:1], float(self.steps * self.restarts))

@@ -1,56 +1,55 @@
 """The threat-model base class: how an attack starts, steps and projects inside an epsilon ball."""
 
+import abc
+
 import keras
 import tensorflow as tf
 
-
-def _per_example_shape(x):
-    """Shape `[batch, 1, 1, ...]` that broadcasts a per-example value over an image batch."""
-    return tf.concat([tf.shape(x)[:1], tf.ones([tf.rank(x) - 1], tf.int32)], axis=0)
+from tfadv.attacks import _ops
 
 
-def random_uniform(shape, minval=0.0, maxval=1.0, seed=None):
-    """Uniform noise; stateless (reproducible) when `seed` is a shape-[2] int tensor."""
-    if seed is None:
-        return tf.random.uniform(shape, minval, maxval)
-    return tf.random.stateless_uniform(shape, seed=seed, minval=minval, maxval=maxval)
-
-
-def random_normal(shape, stddev=1.0, seed=None):
-    """Gaussian noise; stateless (reproducible) when `seed` is a shape-[2] int tensor."""
-    if seed is None:
-        return tf.random.normal(shape, stddev=stddev)
-    return tf.random.stateless_normal(shape, seed=seed, stddev=stddev)
-
-
-class ThreatModel:
+class ThreatModel(abc.ABC):
     """An l_p ball of radius `eps` intersected with the [0, 1] image box.
 
-    A threat model is a small stateless object that every attack reuses: it draws a random start inside the
-    ball, turns a loss gradient into an ascent direction, and projects an iterate back onto the ball and the
-    box. The radius is passed to each method (a scalar tensor), so the same object serves any epsilon,
-    including a schedule that changes it during training.
+    A threat model is a small stateless object that every attack reuses: it draws a random start inside
+    the ball (or on its boundary), turns a loss gradient into an ascent direction, and projects an iterate
+    back onto the ball and the box. The radius is passed to each method (a scalar tensor), so the same
+    object serves any epsilon, including a schedule that changes it during training. Attacks hold no
+    `if norm == ...` branch: every l-inf / l2 difference is a method here.
 
-    Subclasses override `random_start`, `direction`, `project_delta` and `norm`.
+    Subclasses override `random_start`, `random_direction`, `direction`, `project_delta` and `norm`.
+    Random draws take a stateless key (`tfadv.attacks._ops.seed_key`); `None` draws a fresh one.
     """
 
     name = None
 
+    @abc.abstractmethod
     def random_start(self, x, eps, seed=None):
         """Returns a uniformly random point of the ball around `x`, clipped to [0, 1]."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
+    def random_direction(self, shape, seed):
+        """Noise whose direction, scaled to norm `eps`, is a random point of the ball's boundary."""
+
+    def random_boundary_start(self, x, eps, seed=None):
+        """Returns `x + eps * t / ||t||` for random `t` (APGD's start), clipped to [0, 1]."""
+        if seed is None:
+            seed = _ops.seed_key(None, x)
+        t = self.random_direction(tf.shape(x), seed)
+        norm = _ops.per_example(self.norm(t), x)
+        return tf.clip_by_value(x + eps * t / (norm + _ops.TINY), 0.0, 1.0)
+
+    @abc.abstractmethod
     def direction(self, grad):
         """Returns the steepest-ascent direction of unit norm (dual norm) for `grad`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def project_delta(self, delta, eps):
         """Projects a perturbation onto the ball of radius `eps`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def norm(self, delta):
         """Per-example norm of `delta`, shape `[batch]`."""
-        raise NotImplementedError
 
     def step(self, x_adv, grad, step_size):
         """One ascent step of length `step_size` along `direction(grad)`."""

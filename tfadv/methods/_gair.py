@@ -82,15 +82,22 @@ def gair_log_weights(kappa, num_steps, lam, weight_function="tanh"):
 
 
 def gair_weights(kappa, num_steps, lam, weight_function="tanh"):
-    """GAIR weights normalised to mean 1 over the batch, and the unnormalised ones.
+    """GAIR weights normalised to mean 1 over the global batch, and the unnormalised ones.
 
     Returns `(normalised, raw)`: `normalised_i = w_i * B / sum_j w_j` (GAIR.py), computed as
-    `B * softmax(log w)`, so that it stays finite when every `w_i` underflows.
+    `B * exp(log w_i - max log w) / sum_j exp(log w_j - max log w)`, so that it stays finite when
+    every `w_i` underflows. Inside a replica of a `tf.distribute` strategy the max, the sum and `B`
+    are reduced over the replicas (in the graph), so the weights are those of one device on the global batch.
     """
     log_w = gair_log_weights(kappa, num_steps, lam, weight_function)
     batch = tf.cast(tf.shape(log_w)[0], tf.float32)
-    normalised = batch * tf.nn.softmax(log_w)
-    return normalised, tf.exp(log_w)
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return batch * tf.nn.softmax(log_w), tf.exp(log_w)
+    top = tf.reduce_max(context.all_gather(tf.reduce_max(log_w, keepdims=True), axis=0))
+    shifted = tf.exp(log_w - top)
+    total, batch = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.reduce_sum(shifted), batch])
+    return batch * shifted / total, tf.exp(log_w)
 
 
 class GAIRWeighting:

@@ -6,10 +6,12 @@ import tensorflow as tf
 class Schedule:
     """A hyperparameter as a function of training progress, measured in epochs.
 
-    `AdvModel` keeps the progress (`epoch + batch / steps_per_epoch`, 0-based) in a variable that `fit`
-    updates before every batch; methods evaluate their schedules on it inside the compiled `train_step`.
-    Because the progress is recomputed from the epoch number Keras passes to callbacks, a run resumed with
-    `keras.callbacks.BackupAndRestore` (or `initial_epoch`) continues the schedule where it stopped.
+    `AdvModel` keeps the progress (`epoch + batch / steps_per_epoch`, 0-based) in its `epoch_progress`
+    variable, which the compiled `train_step` computes before every batch from a per-epoch anchor (no
+    host round trip per batch; exact with any `steps_per_execution` and under `tf.distribute`);
+    methods evaluate their schedules on it inside the step. Because a callback re-anchors the progress
+    at the epoch number Keras passes to it, a run resumed with `keras.callbacks.BackupAndRestore`
+    (or `initial_epoch`) continues the schedule where it stopped.
 
     Subclasses implement `value(progress)` with TensorFlow ops and `get_config`.
     """

@@ -1,0 +1,192 @@
+"""The Square attack's search steps (internal): window schedule, starts and proposals per norm.
+
+`Square` holds no `if norm == ...` branch: it looks up the search of its threat model in `SEARCHES`
+(`LinfSearch` or `L2Search`), which sizes the square window, draws the start and proposes the next
+candidate. Images are NHWC; randomness comes from stateless keys (`tfadv.attacks._ops`).
+"""
+
+import tensorflow as tf
+
+from tfadv.attacks import _ops
+
+# p is halved after each of these iterations (AutoAttack's `p_selection`, written for 10,000 queries).
+_P_BOUNDARIES = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
+
+
+def p_selection(i, n_queries, p_init, rescale_schedule=False):
+    """The share `p` of pixels changed at iteration `i` (AutoAttack's `p_selection`).
+
+    `p = p_init / 2^k`, `k` the number of boundaries (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
+    that the iteration has passed. With `rescale_schedule` the iteration is first rescaled to a
+    10,000-query budget, `int(i / n_queries * 10000)` (the original Square code; AutoAttack builds
+    Square with `resc_schedule=False`, which uses `i` itself).
+    """
+    it = tf.cast(i, tf.int64)[..., None]  # a scalar or a vector of iterations
+    if rescale_schedule:
+        it = it * 10000 // n_queries
+    passed = tf.cast(it > tf.constant(_P_BOUNDARIES, tf.int64), tf.float32)
+    return p_init / tf.pow(2.0, tf.reduce_sum(passed, axis=-1))
+
+
+def _side(p, height, width):
+    return tf.cast(tf.round(tf.sqrt(p * float(height * width))), tf.int32)
+
+
+def _eta_pattern(sh, sw, height, width):
+    """Square's l2 window pattern on a `[size, size]` canvas (`size = max(height, width)`).
+
+    The pattern fills the top-left `sh x sw` block. The top half of the block holds the "rectangle"
+    pattern (nested rectangles weighted `1 / (k + 1)^2` around its centre), the bottom half its
+    negative; each half has unit norm, then the whole has unit norm (Andriushchenko et al., `eta`
+    and `eta_rectangles`).
+    """
+    size = max(height, width)
+    i = tf.range(size)[:, None]
+    j = tf.range(size)[None, :]
+    half = sh // 2
+    top = i < half
+    rows = tf.where(top, half, sh - half)
+    local_i = tf.where(top, i, i - half)
+    centre_i, centre_j = rows // 2, sw // 2
+    count = tf.maximum(centre_i + 1, centre_j + 1)
+    distance = tf.maximum(tf.abs(local_i - centre_i), tf.abs(j - centre_j))
+    weights = 1.0 / tf.square(tf.range(1, size + 2, dtype=tf.float32))
+    cumulative = tf.concat([[0.0], tf.cumsum(weights)], axis=0)
+    values = tf.gather(cumulative, count) - tf.gather(cumulative, tf.minimum(distance, count))
+    inside = tf.logical_and(i < sh, j < sw)
+    values = tf.where(inside, values, 0.0)
+    top_norm = tf.sqrt(tf.reduce_sum(tf.where(top, tf.square(values), 0.0)))
+    bottom_norm = tf.sqrt(tf.reduce_sum(tf.where(top, 0.0, tf.square(values))))
+    pattern = tf.where(top, values / (top_norm + _ops.TINY), -values / (bottom_norm + _ops.TINY))
+    return pattern / (tf.sqrt(tf.reduce_sum(tf.square(pattern))) + _ops.TINY)
+
+
+def _window_mask(vh, vw, sh, sw, height, width):
+    """`[m, height, width, 1]`: 1 inside each example's `sh x sw` window at `(vh, vw)`."""
+    rows = tf.range(height)[None, :, None]
+    cols = tf.range(width)[None, None, :]
+    vh, vw = vh[:, None, None], vw[:, None, None]
+    inside = tf.logical_and(
+        tf.logical_and(rows >= vh, rows < vh + sh), tf.logical_and(cols >= vw, cols < vw + sw)
+    )
+    return tf.cast(inside, tf.float32)[..., None]
+
+
+def _random_corner(key, m, size, window):
+    """A window position per example, uniform over all `size - window + 1` valid ones."""
+    scale = tf.cast(size - window + 1, tf.float32)
+    return tf.cast(tf.floor(_ops.uniform([m], key) * scale), tf.int32)
+
+
+def _place_pattern(pattern, vh, vw, transpose, sh, sw, height, width):
+    """The `[m, height, width, 1]` pattern moved to each example's window (optionally transposed)."""
+    rows = tf.range(height)[None, :, None] - vh[:, None, None]
+    cols = tf.range(width)[None, None, :] - vw[:, None, None]
+    inside = tf.logical_and(
+        tf.logical_and(rows >= 0, rows < sh), tf.logical_and(cols >= 0, cols < sw)
+    )
+    flip = transpose[:, None, None]
+    r = tf.clip_by_value(tf.where(flip, cols, rows), 0, tf.shape(pattern)[0] - 1)
+    c = tf.clip_by_value(tf.where(flip, rows, cols), 0, tf.shape(pattern)[1] - 1)
+    values = tf.gather_nd(pattern, tf.stack([r, c], axis=-1))
+    return tf.where(inside, values, 0.0)[..., None]
+
+
+def _channel_norm(t):
+    """l2 norm over height and width, per example and channel: `[m, 1, 1, channels]`."""
+    return tf.sqrt(tf.reduce_sum(tf.square(t), axis=[1, 2], keepdims=True))
+
+
+def _image_norm(t):
+    """l2 norm over height, width and channels: `[m, 1, 1, 1]`."""
+    return tf.sqrt(tf.reduce_sum(tf.square(t), axis=[1, 2, 3], keepdims=True))
+
+
+def l2_update(x, x_best, eps, eta, mask1, mask2):
+    """Square's l2 update of the perturbation `x_best - x`, for given windows and pattern.
+
+    Window 1 (`mask1`) receives the pattern `eta` (signed per channel) plus the current window
+    content normalised per channel, rescaled per channel (norm over height and width, as both
+    references do) to `sqrt(max(eps^2 - ||delta||^2, 0) / channels + ||delta on both windows||^2)`;
+    window 2 (`mask2`) is cleared. The result is rescaled to norm `eps` and clipped to [0, 1].
+    """
+    channels = x.shape[-1]
+    delta = x_best - x
+    norm_image = _image_norm(delta)
+    norm_windows = _image_norm(delta * tf.maximum(mask1, mask2))
+    new = eta + delta * mask1 / (_channel_norm(delta * mask1) + _ops.TINY)
+    budget = tf.maximum(eps**2 - tf.square(norm_image), 0.0) / float(channels)
+    new = new / (_channel_norm(new * mask1) + _ops.TINY) * tf.sqrt(budget + tf.square(norm_windows))
+    delta = delta * (1.0 - mask2)
+    delta = delta * (1.0 - mask1) + new * mask1
+    return tf.clip_by_value(x + eps * delta / (_image_norm(delta) + _ops.TINY), 0.0, 1.0)
+
+
+class LinfSearch:
+    """Square under l-inf: `+-eps` stripes to start, `+-2 eps` per-channel squares to propose."""
+
+    def window_side(self, p, height, width):
+        """`round(sqrt(p * height * width))`, at least 1."""
+        return tf.maximum(_side(p, height, width), 1)
+
+    def start(self, x, eps, key):
+        n, width, channels = tf.shape(x)[0], x.shape[2], x.shape[3]
+        return tf.clip_by_value(x + eps * _ops.random_sign([n, 1, width, channels], key), 0.0, 1.0)
+
+    def propose(self, x, x_best, eps, side, keys):
+        m, height, width, channels = tf.shape(x)[0], x.shape[1], x.shape[2], x.shape[3]
+        sh, sw = tf.minimum(side, height), tf.minimum(side, width)
+        vh = _random_corner(keys[0], m, height, sh)
+        vw = _random_corner(keys[1], m, width, sw)
+        mask = _window_mask(vh, vw, sh, sw, height, width)
+        signs = _ops.random_sign([m, 1, 1, channels], keys[2])
+        x_new = tf.clip_by_value(x_best + mask * (2.0 * eps) * signs, x - eps, x + eps)
+        return tf.clip_by_value(x_new, 0.0, 1.0)
+
+
+class L2Search:
+    """Square under l2: a grid of `eta` squares to start, `l2_update` on two windows to propose."""
+
+    def window_side(self, p, height, width):
+        """`round(sqrt(p * height * width))`, at least 3 and odd."""
+        s = tf.maximum(_side(p, height, width), 3)
+        return s + 1 - tf.math.floormod(s, 2)
+
+    def start(self, x, eps, key):
+        """A centred grid of `eta` squares with random signs (and transpositions), at norm `eps`."""
+        n, height, width, channels = tf.shape(x)[0], x.shape[1], x.shape[2], x.shape[3]
+        s = max(height // 5, 1)
+        n_rows, n_cols = height // s, width // s
+        top, left = (height - n_rows * s) // 2, (width - n_cols * s) // 2
+        size = max(height, width)
+        canvas = _eta_pattern(s, s, height, width)
+        canvas = tf.pad(canvas, [[0, size - tf.shape(canvas)[0]], [0, size - tf.shape(canvas)[1]]])
+        pattern, transposed = canvas[:height, :width], tf.transpose(canvas)[:height, :width]
+        shifts = [[top + a * s, left + b * s] for a in range(n_rows) for b in range(n_cols)]
+        tiles = tf.stack([tf.roll(pattern, shift, axis=[0, 1]) for shift in shifts])
+        tiles_t = tf.stack([tf.roll(transposed, shift, axis=[0, 1]) for shift in shifts])
+        sign_key, flip_key = _ops.split_key(key, 2)
+        signs = _ops.random_sign([n, len(shifts), channels], sign_key)
+        flip = tf.cast(_ops.uniform([n, len(shifts), 1], flip_key) < 0.5, tf.float32)
+        delta = tf.einsum("thw,btc->bhwc", tiles, (1.0 - flip) * signs)
+        delta += tf.einsum("thw,btc->bhwc", tiles_t, flip * signs)
+        return tf.clip_by_value(x + eps * delta / (_image_norm(delta) + _ops.TINY), 0.0, 1.0)
+
+    def propose(self, x, x_best, eps, side, keys):
+        m, height, width, channels = tf.shape(x)[0], x.shape[1], x.shape[2], x.shape[3]
+        sh, sw = tf.minimum(side, height), tf.minimum(side, width)
+        vh1 = _random_corner(keys[0], m, height, sh)
+        vw1 = _random_corner(keys[1], m, width, sw)
+        vh2 = _random_corner(keys[2], m, height, sh)
+        vw2 = _random_corner(keys[3], m, width, sw)
+        transpose = tf.logical_and(tf.equal(sh, sw), _ops.uniform([m], keys[4]) < 0.5)
+        pattern = _eta_pattern(sh, sw, height, width)
+        eta = _place_pattern(pattern, vh1, vw1, transpose, sh, sw, height, width)
+        eta *= _ops.random_sign([m, 1, 1, channels], keys[5])
+        mask1 = _window_mask(vh1, vw1, sh, sw, height, width)
+        mask2 = _window_mask(vh2, vw2, sh, sw, height, width)
+        return l2_update(x, x_best, eps, eta, mask1, mask2)
+
+
+#: The search of each threat model, by its name.
+SEARCHES = {"linf": LinfSearch(), "l2": L2Search()}
