@@ -11,7 +11,6 @@ from tfadv.attacks.apgd import APGD
 from tfadv.attacks.apgd_targeted import APGDT
 from tfadv.attacks.attack import ATTACKS, Attack, AttackResult
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
-from tfadv.attacks.fabt import FABT
 from tfadv.attacks.fgsm import FGSM
 from tfadv.attacks.l2_ball import L2Ball
 from tfadv.attacks.linf_ball import LinfBall

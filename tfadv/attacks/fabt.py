@@ -5,8 +5,8 @@ import math
 import keras
 import tensorflow as tf
 
+from tfadv.attacks import _ops
 from tfadv.attacks.attack import Attack
-from tfadv.attacks.threat_model import random_normal, random_uniform
 from tfadv.utils import validation
 
 _NOT_FOUND = 1e10  # the norm of "no adversarial example found yet"
@@ -234,9 +234,9 @@ class FABT(Attack):
 
     def _random_start(self, x0, eps, key):
         if self.norm == "linf":
-            noise = random_uniform(tf.shape(x0), -1.0, 1.0, seed=key)
+            noise = _ops.uniform(tf.shape(x0), key, -1.0, 1.0)
         else:
-            noise = random_normal(tf.shape(x0), seed=key)
+            noise = _ops.normal(tf.shape(x0), key)
         scale = 0.5 * eps / (self._flat_norm(noise) + 1e-12)
         return tf.clip_by_value(x0 + noise * scale[:, None], 0.0, 1.0)
 

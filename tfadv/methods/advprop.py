@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfadv.adv_model import AdvModel, per_example_ce
+from tfadv.attacks import _ops
 from tfadv.attacks.attack import AttackResult, model_logits
 from tfadv.attacks.pgd import PGD
 from tfadv.loss_result import LossResult
@@ -113,13 +114,8 @@ class AdvProp(AdvModel):
 
     def _random_targets(self, x, y, num_classes):
         shape = tf.shape(y)
-        if self.seed is None:
-            offset = tf.random.uniform(shape, 1, num_classes, dtype=tf.int32)
-        else:
-            digest = tf.cast(tf.math.floormod(tf.reduce_sum(x) * 977.0, 2.0**30), tf.int32)
-            offset = tf.random.stateless_uniform(
-                shape, tf.stack([self.seed, digest]), 1, num_classes, dtype=tf.int32
-            )
+        key = _ops.seed_key(self.seed, x)
+        offset = tf.random.stateless_uniform(shape, key, 1, num_classes, dtype=tf.int32)
         return tf.math.floormod(y + offset, num_classes)
 
     def generate_adversarial(self, x, y, eps):

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfadv.adv_model import AdvModel, per_example_ce
+from tfadv.attacks import _ops
 from tfadv.attacks.attack import AttackResult
 from tfadv.loss_result import LossResult
 from tfadv.utils import validation
@@ -90,10 +91,7 @@ class CleanAdvMix(AdvModel):
         super().__init__(classifier, attack, **kwargs)
 
     def _uniform(self, shape, x, salt):
-        if self.seed is None:
-            return tf.random.uniform(shape)
-        digest = tf.cast(tf.math.floormod(tf.reduce_sum(x) * 991.0, 2.0**30), tf.int32)
-        return tf.random.stateless_uniform(shape, seed=tf.stack([self.seed + salt, digest]))
+        return _ops.uniform(shape, _ops.seed_key(self.seed, x, salt))
 
     def generate_adversarial(self, x, y, eps):
         if self.mode == "weighted":

@@ -4,8 +4,8 @@ import keras
 import tensorflow as tf
 
 from tfadv.adv_model import AdvModel
-from tfadv.attacks.attack import AttackResult, model_logits, seed_key
-from tfadv.attacks.threat_model import random_normal
+from tfadv.attacks import _ops
+from tfadv.attacks.attack import AttackResult, model_logits
 from tfadv.utils import validation
 from tfadv.utils.registry import Knob
 
@@ -91,7 +91,7 @@ class GaussianAugmentation(AdvModel):
     def generate_adversarial(self, x, y, eps):
         """Returns `x + eps * N(0, I)` (`eps` is `current_sigma()` in `train_step`)."""
         salt = tf.cast(tf.math.floormod(self.optimizer.iterations, 2**30), tf.int32)
-        noise = random_normal(tf.shape(x), 1.0, seed_key(self.seed, x, salt))
+        noise = _ops.normal(tf.shape(x), _ops.seed_key(self.seed, x, salt))
         noisy = x + tf.cast(eps, tf.float32) * noise
         batch = tf.shape(x)[:1]
         clean_logits = tf.stop_gradient(model_logits(self.classifier, x))

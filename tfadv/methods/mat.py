@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfadv.adv_model import AdvModel, per_example_ce
+from tfadv.attacks import _ops
 from tfadv.attacks.attack import Attack, AttackResult
 from tfadv.attacks.pgd import PGD
 from tfadv.loss_result import LossResult
@@ -94,11 +95,7 @@ class MAT(AdvModel):
         ratio = eps / self.attack.eps if self.attack.eps > 0 else tf.constant(1.0)
         eps_2 = ratio * self.l2_attack.eps
         if self.strategy == "rand":
-            if self.seed is None:
-                draw = tf.random.uniform(tf.shape(x)[:1])
-            else:
-                digest = tf.cast(tf.math.floormod(tf.reduce_sum(x) * 983.0, 2.0**30), tf.int32)
-                draw = tf.random.stateless_uniform(tf.shape(x)[:1], tf.stack([self.seed, digest]))
+            draw = _ops.uniform(tf.shape(x)[:1], _ops.seed_key(self.seed, x))
             use_l2 = draw < 0.5
             parts = tf.dynamic_partition(tf.range(tf.shape(x)[0]), tf.cast(use_l2, tf.int32), 2)
             inf_res = self.attack.run(
