@@ -1,7 +1,6 @@
 """The attack base class: the calling convention, the invariants and the attack registry."""
 
 import abc
-import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -18,11 +17,6 @@ from tfadv.utils.registry import Registry
 ATTACKS = Registry("attack", "tfadv.attacks")
 
 __all__ = ["ATTACKS", "Attack", "AttackResult", "model_logits"]
-
-# model -> {(attack class, configuration): tf.function}. Attacks of one class with equal
-# configurations share their compiled function per model, so a fresh attack object per evaluation
-# (as `tfadv.evaluation` builds them) does not trace again; a collected model frees its entries.
-_COMPILED = weakref.WeakKeyDictionary()
 
 
 class AttackResult:
@@ -54,17 +48,15 @@ class Attack(abc.ABC):
     - projects the result onto the epsilon ball around `x` and onto [0, 1];
     - stops gradients, so no gradient flows out of the attack;
     - takes input gradients in float32, even under a mixed-precision policy;
-    - compiles the attack with `tf.function` when called eagerly (once per model, input shape and
-      configuration: batch sizes and the call's `eps` do not retrace, and attacks of one class with
-      equal `get_config()` up to `eps` share the compiled function), and runs inline (no retracing
-      per batch, no host round trips) when called inside a `tf.function` such as `train_step`;
+    - compiles the attack with `tf.function` when called eagerly, once per model and image shape
+      (neither the batch size nor the call's `eps` retraces), and runs inline (no retracing per
+      batch, no host round trips) when called inside a `tf.function` such as `train_step`;
     - validates inputs: images finite and in [0, 1], integer labels inside the model's classes, a model
       that returns logits rather than probabilities (`ValueError` quoting the received value).
 
     A subclass enrols in `tfadv.attacks.ATTACKS` by declaring `registry_name`, lists the norms it
     supports in `norms`, and gives the constructor arguments of a small-budget instance in
-    `small_budget` (read by `default_instance` and the registry-parametrised tests). Its `get_config`
-    must hold every setting, as the shared compiled functions rely on it.
+    `small_budget` (read by `default_instance` and the registry-parametrised tests).
 
     Input contract: images float in [0, 1], shape `[batch, ...]`; labels integer class indices `[batch]`
     (targets for targeted attacks); the model maps images to logits.
@@ -138,7 +130,7 @@ class Attack(abc.ABC):
         x = tf.convert_to_tensor(x, tf.float32)
         y = tf.cast(tf.convert_to_tensor(np.asarray(y) if not tf.is_tensor(y) else y), tf.int32)
         args = (x, y, tf.convert_to_tensor(eps, tf.float32), tf.constant(self.eps, tf.float32))
-        compiled = self._compiled_for(model)
+        compiled = self._compiled_function()
         # Trace for any batch size up front, so that the second batch size does not retrace.
         specs = [tf.TensorSpec([None, *x.shape[1:]], x.dtype), tf.TensorSpec([None], tf.int32)]
         specs += [tf.TensorSpec([], tf.float32)] * 2
@@ -200,15 +192,11 @@ class Attack(abc.ABC):
         return _ops.seed_key(self.seed, x, salt)
 
     # ------------------------------------------------------------------------------------------ internals
-    def _compiled_for(self, model):
-        key = (type(self), repr(sorted((k, v) for k, v in self.get_config().items() if k != "eps")))
-        try:
-            functions = _COMPILED.setdefault(model, {})
-        except TypeError:  # a model that cannot be weakly referenced: compile for this object only
-            functions = self.__dict__.setdefault("_own_compiled", {})
-        if key not in functions:
-            functions[key] = tf.function(self._run_graph)
-        self._compiled = functions[key]
+    def _compiled_function(self):
+        """This attack's `tf.function` (one per attack object: a model's Python-level switches,
+        such as `tfadv.layers.use_auxiliary_bn`, are read when it traces)."""
+        if self._compiled is None:
+            self._compiled = tf.function(self._run_graph)
         return self._compiled
 
     def _run_graph(self, model, x, y, eps, base_eps, **options):
