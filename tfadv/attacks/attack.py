@@ -75,6 +75,9 @@ class Attack(abc.ABC):
     norms = ("linf", "l2")
     #: Constructor arguments of a small-budget instance (a few steps or queries).
     small_budget = {}
+    #: True for minimum-norm attacks (FAB): an example is left as it is unless the attack found an
+    #: adversarial example for it inside the ball (already misclassified ones need none).
+    minimum_norm = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -178,6 +178,8 @@ class FABT(Attack):
     """
 
     registry_name = "fabt"
+    small_budget = {"steps": 5, "n_target_classes": 2}
+    minimum_norm = True
 
     def __init__(
         self,
