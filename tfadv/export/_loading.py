@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from tfadv.evaluation.saved_model_classifier import pick_output
+
 
 class _Exported:
     """A callable `images (np.float32) -> logits (np.float32)` over a loaded export."""
@@ -70,7 +72,7 @@ def _load_saved_model(folder):
             f"{sorted(inputs)}"
         )
     input_name = next(iter(inputs))
-    output_name = _pick_output(list(signature.structured_outputs), folder)
+    output_name = pick_output(list(signature.structured_outputs), folder)
 
     def fn(images):
         outputs = signature(**{input_name: tf.constant(images, tf.float32)})
@@ -97,7 +99,7 @@ def _load_onnx(path):
             f"{[i.name for i in inputs]}"
         )
     input_name = inputs[0].name
-    output_name = _pick_output([o.name for o in session.get_outputs()], path)
+    output_name = pick_output([o.name for o in session.get_outputs()], path)
 
     def fn(images):
         return session.run([output_name], {input_name: np.ascontiguousarray(images)})[0]
@@ -105,13 +107,3 @@ def _load_onnx(path):
     metadata = session.get_modelmeta().custom_metadata_map
     stochastic = metadata.get("tfadv.stochastic", "false") == "true"
     return _Exported(path, "onnx", fn, stochastic)
-
-
-def _pick_output(names, where):
-    if "logits" in names:
-        return "logits"
-    if len(names) == 1:
-        return names[0]
-    raise ValueError(
-        f"The export at {where!r} has no `logits` output. Received outputs: {sorted(names)}"
-    )
