@@ -37,23 +37,6 @@ def _replicas():
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
-class _SharedProgress(keras.callbacks.Callback):
-    """Copies AWP's epoch progress into the wrapped method's (read by FAT's tau, GAIRAT's lambda)."""
-
-    def __init__(self, awp):
-        super().__init__()
-        self._awp = awp
-
-    def _copy(self):
-        self._awp.method.epoch_progress.assign(self._awp.epoch_progress.numpy())
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._copy()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._copy()
-
-
 @keras.saving.register_keras_serializable(package="tfadv")
 class AWP(AdvModel):
     """Adversarial weight perturbation: train the wrapped method at adversarially perturbed weights.
@@ -161,13 +144,11 @@ class AWP(AdvModel):
         )
         self.method = method
 
-    def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
-        # The wrapped method reads its own epoch progress (FAT's tau, GAIRAT's lambda schedules).
-        callbacks = [_SharedProgress(self)] + list(callbacks or [])
-        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
-
     # ------------------------------------------------------------------------------------ the hooks
     def generate_adversarial(self, x, y, eps):
+        # The wrapped method reads its own epoch progress (FAT's tau, GAIRAT's lambda schedules):
+        # copied inside the compiled step, after `train_step` advanced AWP's.
+        self.method.epoch_progress.assign(self.epoch_progress)
         return self.method.generate_adversarial(x, y, eps)
 
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
