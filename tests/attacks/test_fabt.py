@@ -6,7 +6,8 @@ import tensorflow as tf
 
 import tfadv
 from tests.attacks.test_attacks_math import linear_model
-from tfadv.attacks.fabt import FABT, project_l2, project_linf
+from tfadv.attacks._fab_projections import project_l2, project_linf
+from tfadv.attacks.fabt import FABT
 
 
 def minimal_linf(x, w, m):

@@ -1,124 +1,13 @@
 """FAB-T: the targeted Fast Adaptive Boundary attack (Croce and Hein 2020), AutoAttack's third attack."""
 
-import math
-
 import keras
 import tensorflow as tf
 
-from tfadv.attacks import _ops
+from tfadv.attacks._fab_projections import rows as _rows
 from tfadv.attacks.attack import Attack
 from tfadv.utils import validation
 
 _NOT_FOUND = 1e10  # the norm of "no adversarial example found yet"
-_BIG = 1e12
-
-
-def _search_steps(dim):
-    """Bisection steps over `dim` sorted coordinates: `ceil(log2(dim))`."""
-    return tf.cast(tf.math.ceil(tf.math.log(tf.cast(dim, tf.float32)) / math.log(2.0)), tf.int32)
-
-
-def _rows(params, index):
-    """`params[i, index[i]]` for every row `i`."""
-    return tf.gather(params, index[:, None], batch_dims=1)[:, 0]
-
-
-def _run_bisection(rows, dim, keep_left):
-    """Per-row bisection over `[0, dim - 1]` for the last index `k` where `keep_left(k)` holds.
-
-    `keep_left` maps an int32 `[rows]` index to a boolean `[rows]`; the answer is AutoAttack's `lb`
-    after `ceil(log2(dim))` halvings.
-    """
-
-    def body(i, lower, upper):
-        middle = tf.floor(0.5 * (lower + upper))
-        go_right = keep_left(tf.cast(middle, tf.int32))
-        return i + 1, tf.where(go_right, middle, lower), tf.where(go_right, upper, middle)
-
-    lower = tf.zeros([rows], tf.float32)
-    upper = tf.fill([rows], tf.cast(dim - 1, tf.float32))
-    _, lower, _ = tf.while_loop(
-        lambda i, *_: i < _search_steps(dim), body, [tf.constant(0), lower, upper]
-    )
-    return tf.cast(lower, tf.int32)
-
-
-def project_linf(t, w, b):
-    """Smallest l-inf step `d` with `<w, t + d> = b` and `t + d` in `[0, 1]` (rows of `[n, dim]`).
-
-    Where the box makes the hyperplane unreachable, `d` is the step that moves `<w, .>` furthest
-    towards it. A port of AutoAttack's `projection_linf`: the optimal step moves every coordinate by
-    `min(lambda, room)` against the sign of `w`, and `lambda` is found by bisection over the sorted
-    rooms.
-    """
-    rows, dim = tf.shape(w)[0], tf.shape(w)[1]
-    sign = tf.where(tf.reduce_sum(w * t, 1) - b >= 0.0, 1.0, -1.0)
-    w, b = w * sign[:, None], b * sign
-    nonzero = tf.cast(tf.not_equal(w, 0.0), tf.float32)
-    a = tf.cast(w < 0.0, tf.float32)
-    d = (a - t) * nonzero
-    room = a - t * (2.0 * a - 1.0)
-    order = tf.argsort(room, axis=1)
-    b = b - tf.reduce_sum(w * t, 1)
-    b0 = tf.reduce_sum(w * d, 1)
-    descending = tf.reverse(order, axis=[1])
-    w_sorted = tf.gather(w, descending, batch_dims=1)
-    s = tf.cumsum(tf.abs(w_sorted), axis=1)
-    sb = tf.cumsum(-w_sorted * tf.gather(d, descending, batch_dims=1), axis=1) + b0[:, None]
-    all_capped = b - (sb[:, -1] - s[:, -1] * tf.reduce_min(room, axis=1)) > 0.0
-    searched = tf.logical_and(b - b0 > 0.0, tf.logical_not(all_capped))
-
-    def keep_left(k):
-        room_k = _rows(room, _rows(order, dim - 1 - k))
-        return b - (_rows(sb, k) - _rows(s, k) * room_k) > 0.0
-
-    k = _run_bisection(rows, dim, keep_left)
-    lam_all = tf.maximum(tf.math.divide_no_nan(b - sb[:, -1], -s[:, -1]), 0.0)[:, None]
-    lam = tf.maximum(tf.math.divide_no_nan(b - _rows(sb, k), -_rows(s, k)), 0.0)[:, None]
-    d_search = tf.minimum(lam, d) * a + tf.maximum(-lam, d) * (1.0 - a)
-    d = tf.where(
-        all_capped[:, None], (2.0 * a - 1.0) * lam_all, tf.where(searched[:, None], d_search, d)
-    )
-    return d * nonzero
-
-
-def project_l2(t, w, b):
-    """Smallest l2 step `d` with `<w, t + d> = b` and `t + d` in `[0, 1]` (rows of `[n, dim]`).
-
-    The step is `-alpha * w` clipped to the box; a coordinate saturates at `alpha = r_i`, and
-    `alpha` is found by bisection over the sorted `r`. A port of AutoAttack's `projection_l2`.
-    """
-    rows, dim = tf.shape(w)[0], tf.shape(w)[1]
-    c = tf.reduce_sum(w * t, 1) - b
-    sign = tf.where(c >= 0.0, 1.0, -1.0)
-    w, c = w * sign[:, None], c * sign
-    small = tf.abs(w) < 1e-8
-    w_safe = tf.where(small, 1.0, w)
-    r = tf.clip_by_value(tf.maximum(t / w_safe, (t - 1.0) / w_safe), -_BIG, _BIG)
-    r = tf.where(tf.logical_or(small, r <= -_BIG), _BIG, r)
-    order = tf.argsort(r, axis=1)
-    rs = tf.gather(r, order, batch_dims=1)
-    rs2 = tf.concat([rs[:, 1:], tf.zeros_like(rs[:, :1])], axis=1)
-    rs = tf.where(rs >= _BIG, 0.0, rs)
-    rs2 = tf.where(rs2 >= _BIG, 0.0, rs2)
-    w_sq = tf.gather(tf.square(w), order, batch_dims=1)
-    w_total = tf.reduce_sum(w_sq, axis=1, keepdims=True)
-    ws = w_total - tf.cumsum(w_sq, axis=1)
-    keep = 1.0 - tf.cast(small, tf.float32)
-    d = -(r * w) * keep
-    start = -w_total * rs[:, :1]
-    s = tf.concat([start, tf.cumsum((rs - rs2) * ws, axis=1) + start], axis=1)
-    unclipped = s[:, 0] + c < 0.0
-    unreachable = tf.reduce_sum(d * w, 1) + c > 0.0
-    searched = tf.logical_not(tf.logical_or(unclipped, unreachable))
-
-    k = _run_bisection(rows, dim, lambda k: _rows(s, k) + c > 0.0)
-    alpha = tf.math.divide_no_nan(_rows(s, k) + c, _rows(ws, k)) + _rows(rs, k)
-    alpha = tf.where(tf.equal(_rows(ws, k), 0.0), 0.0, alpha)[:, None]
-    d_search = tf.where(alpha > r, d, -alpha * w)
-    d_free = -tf.math.divide_no_nan(c[:, None], w_total) * w
-    d = tf.where(unclipped[:, None], d_free, tf.where(searched[:, None], d_search, d))
-    return d * keep
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -207,11 +96,6 @@ class FABT(Attack):
         self.beta = validation.check_number("beta", beta, minimum=0.0, strict=True, maximum=1.0)
 
     # ------------------------------------------------------------------------------------ maths
-    def _flat_norm(self, d):
-        if self.norm == "linf":
-            return tf.reduce_max(tf.abs(d), axis=-1)
-        return tf.sqrt(tf.reduce_sum(tf.square(d), axis=-1))
-
     def _boundaries(self, model, x1, shape, y, target):
         """Logit differences `f_c - f_y` `[n, m]` and their input gradients `[n, m, dim]`."""
         images = tf.reshape(x1, shape)
@@ -231,15 +115,10 @@ class FABT(Attack):
         grads = jacobian - tf.gather(jacobian, y[:, None], batch_dims=1)
         return tf.where(one_hot > 0, _NOT_FOUND, diff), grads
 
-    def _project(self, t, w, b):
-        return (project_linf if self.norm == "linf" else project_l2)(t, w, b)
-
     def _random_start(self, x0, eps, key):
-        if self.norm == "linf":
-            noise = _ops.uniform(tf.shape(x0), key, -1.0, 1.0)
-        else:
-            noise = _ops.normal(tf.shape(x0), key)
-        scale = 0.5 * eps / (self._flat_norm(noise) + 1e-12)
+        """A random point at half the radius from `x0` (AutoAttack's restart), in the box."""
+        noise = self.threat_model.random_direction(tf.shape(x0), key)
+        scale = 0.5 * eps / (self.threat_model.norm(noise) + 1e-12)
         return tf.clip_by_value(x0 + noise * scale[:, None], 0.0, 1.0)
 
     def _single_run(self, model, x, y, target, eps, random_start, key):
@@ -247,26 +126,26 @@ class FABT(Attack):
         shape = tf.shape(x)
         x0 = tf.reshape(x, [shape[0], -1])
         x1 = tf.cond(random_start, lambda: self._random_start(x0, eps, key), lambda: x0)
-        dual = 1.0 if self.norm == "linf" else 2.0
+        ball = self.threat_model
 
         def body(i, x1, adv, res):
             df, dg = self._boundaries(model, x1, shape, y, target)
-            dist = tf.abs(df) / (1e-12 + tf.norm(dg, ord=dual, axis=-1))
+            dist = tf.abs(df) / (1e-12 + ball.dual_norm(dg))
             closest = tf.argmin(dist, axis=1, output_type=tf.int32)
             w = tf.gather(dg, closest[:, None], batch_dims=1)[:, 0]
             b = -_rows(df, closest) + tf.reduce_sum(w * x1, axis=1)
-            steps = self._project(
+            steps = ball.project_onto_hyperplane(
                 tf.concat([x1, x0], 0), tf.concat([w, w], 0), tf.concat([b, b], 0)
             )
             d1, d2 = tf.split(steps, 2, axis=0)
-            a1 = tf.maximum(self._flat_norm(d1), 1e-8)
-            a2 = tf.maximum(self._flat_norm(d2), 1e-8)
+            a1 = tf.maximum(ball.norm(d1), 1e-8)
+            a2 = tf.maximum(ball.norm(d2), 1e-8)
             alpha = tf.clip_by_value(a1 / (a1 + a2), 0.0, self.alpha_max)[:, None]
             x1 = (x1 + self.eta * d1) * (1.0 - alpha) + (x0 + self.eta * d2) * alpha
             x1 = tf.clip_by_value(x1, 0.0, 1.0)
             logits = self.logits(model, tf.reshape(x1, shape))
             is_adv = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
-            dist_adv = self._flat_norm(x1 - x0)
+            dist_adv = ball.norm(x1 - x0)
             better = tf.logical_and(is_adv, dist_adv < res)
             adv = tf.where(better[:, None], x1, adv)
             res = tf.where(better, dist_adv, res)

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tfadv.attacks import _ops
+from tfadv.attacks._fab_projections import project_l2
 from tfadv.attacks.threat_model import ThreatModel, register_threat_model
 
 
@@ -50,3 +51,9 @@ class L2Ball(ThreatModel):
 
     def norm(self, delta):
         return _ops.l2_norm(delta)
+
+    def dual_norm(self, grad):
+        return tf.norm(grad, axis=-1)
+
+    def project_onto_hyperplane(self, t, w, b):
+        return project_l2(t, w, b)

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tfadv.attacks import _ops
+from tfadv.attacks._fab_projections import project_linf
 from tfadv.attacks.threat_model import ThreatModel, register_threat_model
 
 
@@ -43,3 +44,9 @@ class LinfBall(ThreatModel):
 
     def norm(self, delta):
         return _ops.linf_norm(delta)
+
+    def dual_norm(self, grad):
+        return tf.reduce_sum(tf.abs(grad), axis=-1)
+
+    def project_onto_hyperplane(self, t, w, b):
+        return project_linf(t, w, b)

@@ -17,7 +17,8 @@ class ThreatModel(abc.ABC):
     object serves any epsilon, including a schedule that changes it during training. Attacks hold no
     `if norm == ...` branch: every l-inf / l2 difference is a method here.
 
-    Subclasses override `random_start`, `random_direction`, `direction`, `project_delta` and `norm`.
+    Subclasses override `random_start`, `random_direction`, `direction`, `project_delta`, `norm`,
+    and for minimum-norm attacks (FAB-T) `dual_norm` and `project_onto_hyperplane`.
     Random draws take a stateless key (`tfadv.attacks._ops.seed_key`); `None` draws a fresh one.
     """
 
@@ -50,6 +51,18 @@ class ThreatModel(abc.ABC):
     @abc.abstractmethod
     def norm(self, delta):
         """Per-example norm of `delta`, shape `[batch]`."""
+
+    @abc.abstractmethod
+    def dual_norm(self, grad):
+        """The dual norm of `grad` over its last axis: the distance-to-hyperplane denominator."""
+
+    @abc.abstractmethod
+    def project_onto_hyperplane(self, t, w, b):
+        """Smallest step `d` (this norm) with `<w, t + d> = b` and `t + d` in [0, 1], row-wise.
+
+        `t` and `w` are `[n, dim]`, `b` is `[n]`; where the box makes the hyperplane unreachable,
+        `d` moves `<w, .>` as far towards `b` as the box allows (FAB's projection).
+        """
 
     def step(self, x_adv, grad, step_size):
         """One ascent step of length `step_size` along `direction(grad)`."""

@@ -1,0 +1,120 @@
+"""FAB's projection onto a hyperplane within the [0, 1] box, for the l-inf and l2 threat models.
+
+Ports of AutoAttack's `projection_linf` and `projection_l2` (fra31/auto-attack, `fab_projections.py`);
+`tfadv.attacks.LinfBall` and `tfadv.attacks.L2Ball` expose them as `project_onto_hyperplane`, which
+`tfadv.attacks.FABT` calls.
+"""
+
+import math
+
+import tensorflow as tf
+
+_BIG = 1e12
+
+
+def _search_steps(dim):
+    """Bisection steps over `dim` sorted coordinates: `ceil(log2(dim))`."""
+    return tf.cast(tf.math.ceil(tf.math.log(tf.cast(dim, tf.float32)) / math.log(2.0)), tf.int32)
+
+
+def rows(params, index):
+    """`params[i, index[i]]` for every row `i`."""
+    return tf.gather(params, index[:, None], batch_dims=1)[:, 0]
+
+
+def _run_bisection(n_rows, dim, keep_left):
+    """Per-row bisection over `[0, dim - 1]` for the last index `k` where `keep_left(k)` holds.
+
+    `keep_left` maps an int32 `[n_rows]` index to a boolean `[n_rows]`; the answer is AutoAttack's `lb`
+    after `ceil(log2(dim))` halvings.
+    """
+
+    def body(i, lower, upper):
+        middle = tf.floor(0.5 * (lower + upper))
+        go_right = keep_left(tf.cast(middle, tf.int32))
+        return i + 1, tf.where(go_right, middle, lower), tf.where(go_right, upper, middle)
+
+    lower = tf.zeros([n_rows], tf.float32)
+    upper = tf.fill([n_rows], tf.cast(dim - 1, tf.float32))
+    _, lower, _ = tf.while_loop(
+        lambda i, *_: i < _search_steps(dim), body, [tf.constant(0), lower, upper]
+    )
+    return tf.cast(lower, tf.int32)
+
+
+def project_linf(t, w, b):
+    """Smallest l-inf step `d` with `<w, t + d> = b` and `t + d` in `[0, 1]` (rows of `[n, dim]`).
+
+    Where the box makes the hyperplane unreachable, `d` is the step that moves `<w, .>` furthest
+    towards it. A port of AutoAttack's `projection_linf`: the optimal step moves every coordinate by
+    `min(lambda, room)` against the sign of `w`, and `lambda` is found by bisection over the sorted
+    rooms.
+    """
+    n_rows, dim = tf.shape(w)[0], tf.shape(w)[1]
+    sign = tf.where(tf.reduce_sum(w * t, 1) - b >= 0.0, 1.0, -1.0)
+    w, b = w * sign[:, None], b * sign
+    nonzero = tf.cast(tf.not_equal(w, 0.0), tf.float32)
+    a = tf.cast(w < 0.0, tf.float32)
+    d = (a - t) * nonzero
+    room = a - t * (2.0 * a - 1.0)
+    order = tf.argsort(room, axis=1)
+    b = b - tf.reduce_sum(w * t, 1)
+    b0 = tf.reduce_sum(w * d, 1)
+    descending = tf.reverse(order, axis=[1])
+    w_sorted = tf.gather(w, descending, batch_dims=1)
+    s = tf.cumsum(tf.abs(w_sorted), axis=1)
+    sb = tf.cumsum(-w_sorted * tf.gather(d, descending, batch_dims=1), axis=1) + b0[:, None]
+    all_capped = b - (sb[:, -1] - s[:, -1] * tf.reduce_min(room, axis=1)) > 0.0
+    searched = tf.logical_and(b - b0 > 0.0, tf.logical_not(all_capped))
+
+    def keep_left(k):
+        room_k = rows(room, rows(order, dim - 1 - k))
+        return b - (rows(sb, k) - rows(s, k) * room_k) > 0.0
+
+    k = _run_bisection(n_rows, dim, keep_left)
+    lam_all = tf.maximum(tf.math.divide_no_nan(b - sb[:, -1], -s[:, -1]), 0.0)[:, None]
+    lam = tf.maximum(tf.math.divide_no_nan(b - rows(sb, k), -rows(s, k)), 0.0)[:, None]
+    d_search = tf.minimum(lam, d) * a + tf.maximum(-lam, d) * (1.0 - a)
+    d = tf.where(
+        all_capped[:, None], (2.0 * a - 1.0) * lam_all, tf.where(searched[:, None], d_search, d)
+    )
+    return d * nonzero
+
+
+def project_l2(t, w, b):
+    """Smallest l2 step `d` with `<w, t + d> = b` and `t + d` in `[0, 1]` (rows of `[n, dim]`).
+
+    The step is `-alpha * w` clipped to the box; a coordinate saturates at `alpha = r_i`, and
+    `alpha` is found by bisection over the sorted `r`. A port of AutoAttack's `projection_l2`.
+    """
+    n_rows, dim = tf.shape(w)[0], tf.shape(w)[1]
+    c = tf.reduce_sum(w * t, 1) - b
+    sign = tf.where(c >= 0.0, 1.0, -1.0)
+    w, c = w * sign[:, None], c * sign
+    small = tf.abs(w) < 1e-8
+    w_safe = tf.where(small, 1.0, w)
+    r = tf.clip_by_value(tf.maximum(t / w_safe, (t - 1.0) / w_safe), -_BIG, _BIG)
+    r = tf.where(tf.logical_or(small, r <= -_BIG), _BIG, r)
+    order = tf.argsort(r, axis=1)
+    rs = tf.gather(r, order, batch_dims=1)
+    rs2 = tf.concat([rs[:, 1:], tf.zeros_like(rs[:, :1])], axis=1)
+    rs = tf.where(rs >= _BIG, 0.0, rs)
+    rs2 = tf.where(rs2 >= _BIG, 0.0, rs2)
+    w_sq = tf.gather(tf.square(w), order, batch_dims=1)
+    w_total = tf.reduce_sum(w_sq, axis=1, keepdims=True)
+    ws = w_total - tf.cumsum(w_sq, axis=1)
+    keep = 1.0 - tf.cast(small, tf.float32)
+    d = -(r * w) * keep
+    start = -w_total * rs[:, :1]
+    s = tf.concat([start, tf.cumsum((rs - rs2) * ws, axis=1) + start], axis=1)
+    unclipped = s[:, 0] + c < 0.0
+    unreachable = tf.reduce_sum(d * w, 1) + c > 0.0
+    searched = tf.logical_not(tf.logical_or(unclipped, unreachable))
+
+    k = _run_bisection(n_rows, dim, lambda k: rows(s, k) + c > 0.0)
+    alpha = tf.math.divide_no_nan(rows(s, k) + c, rows(ws, k)) + rows(rs, k)
+    alpha = tf.where(tf.equal(rows(ws, k), 0.0), 0.0, alpha)[:, None]
+    d_search = tf.where(alpha > r, d, -alpha * w)
+    d_free = -tf.math.divide_no_nan(c[:, None], w_total) * w
+    d = tf.where(unclipped[:, None], d_free, tf.where(searched[:, None], d_search, d))
+    return d * keep
