@@ -116,6 +116,11 @@ def test_from_knobs_wraps_the_inner_method_with_its_reference_gamma():
     assert trades_awp.extra_metrics == ("natural_loss", "robust_loss")
     with pytest.raises(ValueError, match="Received: inner='awp'"):
         tfadv.methods.AWP.from_knobs(small_net(), inner="awp")
+    assert trades_awp.method.beta == tfadv.methods.TRADES.knobs["beta"].default
+    mart_awp = tfadv.methods.AWP.from_knobs(small_net(), budget=budget, inner="mart", beta=5.0)
+    assert isinstance(mart_awp.method, tfadv.methods.MART) and mart_awp.method.beta == 5.0
+    with pytest.raises(ValueError, match="Received: beta=6.0"):
+        tfadv.methods.AWP.from_knobs(small_net(), budget=budget, inner="pgdat", beta=6.0)
 
 
 def test_errors_name_the_argument():

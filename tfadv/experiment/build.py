@@ -130,7 +130,7 @@ def build_method(config, plan, classifier):
 
 
 def build_optimizer(config, train_size):
-    """The optimizer with its learning-rate schedule (in optimizer steps)."""
+    """The optimizer with its learning-rate schedule (in optimizer steps) and weight averaging."""
     steps_per_epoch = max(1, math.ceil(train_size / config.batch_size))
     total = config.epochs * steps_per_epoch
     opt, lr = config.optimizer, config.lr_schedule
@@ -150,10 +150,11 @@ def build_optimizer(config, train_size):
             [opt.learning_rate] + [opt.learning_rate * f for f in lr.factors],
         )
     decay = opt.weight_decay or None
+    ema = {"use_ema": True, "ema_momentum": opt.ema_momentum} if opt.ema_momentum else {}
     if opt.name == "sgd":
         return keras.optimizers.SGD(
-            rate, momentum=opt.momentum, nesterov=opt.nesterov, weight_decay=decay
+            rate, momentum=opt.momentum, nesterov=opt.nesterov, weight_decay=decay, **ema
         )
     if opt.name == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=opt.weight_decay)
-    return keras.optimizers.Adam(rate, weight_decay=decay)
+        return keras.optimizers.AdamW(rate, weight_decay=opt.weight_decay, **ema)
+    return keras.optimizers.Adam(rate, weight_decay=decay, **ema)

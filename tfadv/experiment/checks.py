@@ -118,6 +118,12 @@ def _check_optimizer(config):
     validation.check_number("optimizer.learning_rate", opt.learning_rate, minimum=0.0, strict=True)
     validation.check_number("optimizer.momentum", opt.momentum, minimum=0.0, maximum=1.0)
     validation.check_number("optimizer.weight_decay", opt.weight_decay, minimum=0.0)
+    ema = validation.check_number("optimizer.ema_momentum", opt.ema_momentum, minimum=0.0)
+    if ema >= 1.0:
+        raise ValueError(
+            "`optimizer.ema_momentum` must be 0 (no weight averaging) or in (0, 1). "
+            f"Received: optimizer.ema_momentum={opt.ema_momentum!r}"
+        )
     lr = config.lr_schedule
     validation.check_choice("lr_schedule.name", lr.name, LR_SCHEDULES)
     validation.check_number("lr_schedule.alpha", lr.alpha, minimum=0.0, maximum=1.0)

@@ -22,7 +22,10 @@ Fields:
   (unset: Madry's `2.5 * eps / steps`, 0.075 here), `norm`).
 - `eps_schedule`: `kind` (`"constant"` or `"linear_ramp"`) and `ramp_epochs`.
 - `optimizer`: `name` (`"adam"`, `"adamw"`, `"sgd"`), `learning_rate`, `momentum`, `nesterov`,
-  `weight_decay`.
+  `weight_decay`, `ema_momentum` (weight averaging: 0 is off; `m` in (0, 1), e.g. 0.995, keeps
+  the exponential moving average `a = m * a + (1 - m) * w` of the weights after every step, with
+  which validation scores each epoch and which is the evaluated and exported classifier; the
+  checkpoints hold the raw weights and the average, so a resumed run continues both).
 - `lr_schedule`: `name` (`"constant"`, `"cosine"`, `"piecewise"`), `alpha` (cosine's final
   fraction), `warmup_epochs` (linear warm-up of the cosine), `boundaries` (epochs) and `factors`
   (multipliers after each boundary) for `"piecewise"`.
@@ -80,6 +83,7 @@ def get_config():
             "momentum": 0.9,
             "nesterov": False,
             "weight_decay": 0.0,
+            "ema_momentum": 0.0,
         }
     )
     config.lr_schedule = ml_collections.ConfigDict(

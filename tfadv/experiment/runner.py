@@ -115,6 +115,9 @@ def _run(config, plan, workdir):
         _fit(config, model, data, state, workdir)
     outputs.write_history(state, workdir)
     _load(model, state.path(state.best_file))
+    ema = config.optimizer.ema_momentum or None
+    if ema:  # the checkpoint holds the raw weights and the average: keep the average
+        model.optimizer.finalize_variable_values(model.trainable_variables)
     which = (
         f"the last epoch ({state.best_epoch})"
         if config.validation.monitor == "last"
@@ -127,6 +130,11 @@ def _run(config, plan, workdir):
         f"restored {which}",
         flush=True,
     )
+    if ema:
+        print(
+            f"the kept model is the weight average (EMA, momentum {ema:g}) of that epoch",
+            flush=True,
+        )
     classifier = model.classifier
     report, pgd = outputs.evaluate(config, classifier, data["test"], workdir, print)
     plot_path = (
@@ -141,6 +149,7 @@ def _run(config, plan, workdir):
         "best_epoch": state.best_epoch,
         "best_score": state.best_score,
         "monitor": config.validation.monitor,
+        "ema_momentum": ema,
         "train_seconds": round(state.train_seconds, 1),
         "report": report.to_dict(),
         "pgd": None if pgd is None else pgd.to_dict(),
@@ -152,10 +161,16 @@ def _run(config, plan, workdir):
 
 
 def _fit(config, model, data, state, workdir):
+    from tfadv.callbacks.weight_averaging import WeightAveraging
     from tfadv.experiment.event_file_logger import EventFileLogger
     from tfadv.experiment.run_checkpoint import RunCheckpoint
 
+    # With weight averaging, validation (which picks the kept epoch) sees the averaged weights,
+    # and the checkpoint after it holds the raw weights with the optimizer's average, so that a
+    # resumed run continues the same trajectory.
+    averaging = [WeightAveraging(swap_on_epoch=False)] if config.optimizer.ema_momentum else []
     callbacks = [
+        *averaging,
         RunCheckpoint(state, monitor=config.validation.monitor),
         EventFileLogger(os.path.join(workdir, "tensorboard")),
     ]

@@ -101,17 +101,32 @@ class AWP(AdvModel):
             minimum=0.0,
         ),
         "warmup_epochs": Knob(int, 0, "epochs of plain training before AWP starts", minimum=0),
+        "beta": Knob(
+            float,
+            None,
+            "the wrapped TRADES' or MART's beta (None: its own default; pgdat has none)",
+            minimum=0.0,
+        ),
     }
 
     @classmethod
     def from_knobs(
         cls, classifier, *, budget=None, eps_schedule=None, eval_attack=None, **knob_values
     ):
-        """Builds `inner` from its own knob defaults at `budget`, then wraps it (see
+        """Builds `inner` from its own knob defaults (and `beta`) at `budget`, then wraps it (see
         `tfadv.AdvModel.from_knobs`)."""
         values = check_knobs(cls.__name__, cls.knobs, knob_values)
-        inner = METHODS.get(values.pop("inner")).from_knobs(
-            classifier, budget=budget, eps_schedule=eps_schedule, eval_attack=eval_attack
+        name, beta = values.pop("inner"), values.pop("beta")
+        if beta is not None and name == "pgdat":
+            raise ValueError(
+                f"`beta` weighs TRADES' or MART's regulariser; pgdat has none. Received: beta={beta}"
+            )
+        inner = METHODS.get(name).from_knobs(
+            classifier,
+            budget=budget,
+            eps_schedule=eps_schedule,
+            eval_attack=eval_attack,
+            **({} if beta is None else {"beta": beta}),
         )
         return cls(inner, **values)
 
