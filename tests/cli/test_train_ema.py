@@ -117,3 +117,29 @@ def test_kept_model_is_the_average_and_resume_restarts_from_the_saved_state(tmp_
         json.loads((d / "checkpoints" / "state.json").read_text())["history"] for d in (a, b)
     ]
     assert history[0][0] == history[1][0] and len(history[1]) == 2
+
+    # ... and ends where the uninterrupted run ends: each epoch's batches are keyed by (seed,
+    # epoch) and the random starts by (seed, batch), so the kept classifier is the same.
+    summaries = [json.loads((d / "summary.json").read_text()) for d in (a, b)]
+    assert summaries[0]["best_epoch"] == summaries[1]["best_epoch"]
+    kept = [keras.saving.load_model(d / "classifier.keras").get_weights() for d in (a, b)]
+    for x, y in zip(*kept, strict=True):
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-6)
+
+
+def test_epoch_batches_resume_with_the_uninterrupted_order():
+    x = np.arange(10, dtype="float32")[:, None]
+    y = np.arange(10, dtype="int32")
+
+    def batches(first):
+        dataset, steps = build.epoch_batches(x, y, 4, seed=3, first_epoch=first, epochs=3)
+        assert steps == 3  # 4 + 4 + 2: nothing dropped
+        return [b[1].numpy().tolist() for b in dataset]
+
+    full, resumed = batches(0), batches(1)
+    assert len(full) == 9 and resumed == full[3:]
+    for epoch in range(3):  # every example once per epoch, in an order that changes
+        assert sorted(sum(full[3 * epoch : 3 * epoch + 3], [])) == list(range(10))
+    assert full[:3] != full[3:6]
+    for images, labels in build.epoch_batches(x, y, 4, 3, 0, 1)[0]:
+        np.testing.assert_array_equal(images.numpy()[:, 0], labels.numpy())

@@ -42,6 +42,33 @@ def load_data(config):
     return result
 
 
+def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
+    """Shuffled batches of `(x, y)` for epochs `first_epoch .. epochs - 1`, and steps per epoch.
+
+    Epoch `e`'s order is a stateless permutation keyed by `(seed, e)`, so it does not depend on
+    how many epochs this process has run: a run resumed after epoch `k` trains on exactly the
+    batches an uninterrupted run trains on from epoch `k + 1`. The last batch of an epoch may be
+    smaller (nothing is dropped).
+
+    Returns:
+        `(dataset, steps_per_epoch)` for `fit(dataset, epochs=epochs, initial_epoch=first_epoch,
+        steps_per_epoch=steps_per_epoch)`.
+    """
+    import tensorflow as tf
+
+    n = len(x)
+    images, labels = tf.constant(x), tf.constant(y)
+
+    def one_epoch(epoch):
+        key = tf.stack([tf.constant(seed, tf.int32), tf.cast(epoch, tf.int32)])
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=key))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    dataset = dataset.map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
+    return dataset.prefetch(tf.data.AUTOTUNE), math.ceil(n / batch_size)
+
+
 def _min(a, b):
     values = [v for v in (a, b) if v is not None]
     return min(values) if values else None

@@ -40,7 +40,9 @@ def check_config(config):
         eps=config.attack.eps,
         steps=config.attack.steps,
         step_size=config.attack.step_size,
-        seed=None,  # fresh random starts every step (a seeded PGD repeats them per batch)
+        # Random starts keyed by (seed, batch contents): batches differ every epoch, and a resumed
+        # run draws what the uninterrupted run drew.
+        seed=config.seed,
         norm=config.attack.norm,
     )
     from tfadv.utils.registry import check_knobs

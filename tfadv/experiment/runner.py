@@ -177,7 +177,12 @@ def _fit(config, model, data, state, workdir):
     train = data["train"]
     kwargs = {}
     if isinstance(train, tuple):
-        train, kwargs["y"], kwargs["batch_size"] = train[0], train[1], config.batch_size
+        # Each epoch's order is a function of (seed, epoch), so a resumed run sees the batches the
+        # uninterrupted run would have seen (Keras' own shuffle restarts its sequence on resume).
+        train, kwargs["steps_per_epoch"] = build.epoch_batches(
+            *train, config.batch_size, config.seed, state.epochs_done, config.epochs
+        )
+        kwargs["shuffle"] = False  # the order is the dataset's
     model.fit(
         train,
         epochs=config.epochs,

@@ -11,6 +11,9 @@ from tfadv.loss_result import LossResult
 from tfadv.utils import validation
 from tfadv.utils.registry import Knob
 
+#: Salt of the per-example attack draw, so it is independent of the attacks' random starts.
+_DRAW_SALT = 7919
+
 STRATEGIES = ("rand", "max", "avg")
 
 
@@ -95,7 +98,7 @@ class MAT(AdvModel):
         ratio = eps / self.attack.eps if self.attack.eps > 0 else tf.constant(1.0)
         eps_2 = ratio * self.l2_attack.eps
         if self.strategy == "rand":
-            draw = _ops.uniform(tf.shape(x)[:1], _ops.seed_key(self.seed, x))
+            draw = _ops.uniform(tf.shape(x)[:1], _ops.seed_key(self.seed, x, _DRAW_SALT))
             use_l2 = draw < 0.5
             parts = tf.dynamic_partition(tf.range(tf.shape(x)[0]), tf.cast(use_l2, tf.int32), 2)
             inf_res = self.attack.run(
