@@ -1,6 +1,7 @@
 """`tfadv train`: run an experiment config (a recipe) into one output folder.
 
-    tfadv train [--config RECIPE] [--config.FIELD=VALUE ...] [--smoke] [--overwrite] [--verbose]
+    tfadv train [--config RECIPE] [--config.FIELD=VALUE ...] [--strategy NAME] [--smoke]
+                [--overwrite] [--verbose]
 
 RECIPE is an `ml_collections` config file (`recipes/mnist/trades.py`); without it, the README's
 main job runs (`tfadv/experiment/defaults.py`: PGD-AT of compact_cnn on the embedded MNIST digits).
@@ -13,10 +14,18 @@ robustness report (table, JSON, per-example CSV), a robust-accuracy-per-epoch pl
 Rerunning the same command after an interruption (Ctrl-C or a kill) resumes from the last finished
 epoch; a folder that holds a run of another config is refused (`--overwrite` starts afresh).
 `--smoke` runs the recipe on a few examples for one epoch (into WORKDIR_smoke).
+
+`--strategy NAME` trains under a `tf.distribute` strategy (`config.distribution.strategy`):
+`default` (one device), `mirrored` (every local GPU), `multi_worker` (the machines listed in
+`TF_CONFIG`; start the same command on each), `tpu` (with `--config.distribution.tpu=NAME`).
+`config.batch_size` is the global batch, split over the replicas.
 """
 
 import argparse
 import shlex
+
+from tfadv.distribute import STRATEGIES
+from tfadv.utils import validation
 
 
 def add_parser(subparsers):
@@ -29,6 +38,12 @@ def add_parser(subparsers):
     )
     parser.add_argument(
         "--config", metavar="RECIPE", default=None, help="recipe file (default: the main job)"
+    )
+    parser.add_argument(
+        "--strategy",
+        metavar="{" + ",".join(STRATEGIES) + "}",
+        default=None,
+        help="tf.distribute strategy (sets config.distribution.strategy; default: the recipe's)",
     )
     parser.add_argument(
         "--smoke", action="store_true", help="one epoch on a few examples (CI), into WORKDIR_smoke"
@@ -49,7 +64,12 @@ def run(args):
     import tfadv.experiment
 
     overrides = list(getattr(args, "overrides", []))
-    config, _ = tfadv.experiment.parse(args.config, overrides, smoke=args.smoke)
+    strategy = []
+    if args.strategy is not None:  # after the overrides: the flag wins over the recipe and them
+        validation.check_choice("--strategy", args.strategy, STRATEGIES)
+        strategy = [f"--config.distribution.strategy={args.strategy}"]
+    config, _ = tfadv.experiment.parse(args.config, overrides + strategy, smoke=args.smoke)
     words = ["tfadv", "train"] + (["--config", args.config] if args.config else []) + overrides
+    words += ["--strategy", args.strategy] if args.strategy is not None else []
     words += ["--smoke"] if args.smoke else []
     return tfadv.experiment.train(config, overwrite=args.overwrite, command=shlex.join(words))

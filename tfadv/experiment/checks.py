@@ -28,6 +28,10 @@ def check_config(config):
     _integer(config, "batch_size", 1)
     _integer(config, "seed", 0)
     validation.check_choice("verbose", config.verbose, (0, 1, 2))
+    from tfadv.distribute import STRATEGIES
+
+    strategy = config.distribution.strategy
+    validation.check_choice("distribution.strategy", strategy, STRATEGIES)
     data = config.data
     validation.check_choice("data.name", data.name, tfadv.data.DATASETS)
     _integer(data, "validation_size", 0, "data.")

@@ -29,7 +29,12 @@ Fields:
 - `lr_schedule`: `name` (`"constant"`, `"cosine"`, `"piecewise"`), `alpha` (cosine's final
   fraction), `warmup_epochs` (linear warm-up of the cosine), `boundaries` (epochs) and `factors`
   (multipliers after each boundary) for `"piecewise"`.
-- `epochs`, `batch_size`, `verbose` (Keras progress output: 0, 1 or 2).
+- `epochs`, `batch_size` (the GLOBAL batch: split over the replicas of `distribution`, so one
+  device and eight see the same batches), `verbose` (Keras progress output: 0, 1 or 2).
+- `distribution`: `strategy` (`tfadv.distribute.STRATEGIES`: `"default"` one device,
+  `"mirrored"` every local GPU, `"multi_worker"` the machines in `TF_CONFIG`, `"tpu"`) and `tpu`
+  (the TPU name or address for `"tpu"`; `""`: the local TPU VM). `tfadv train --strategy NAME`
+  sets `strategy`.
 - `validation`: the PGD that scores each epoch (`steps`, `step_size`, at `evaluation.eps`) and
   `monitor`, the score that picks the kept epoch (`"val_adv_accuracy"`, `"val_clean_accuracy"`
   or `"last"`).
@@ -92,6 +97,7 @@ def get_config():
     config.epochs = 20
     config.batch_size = 64
     config.verbose = 2
+    config.distribution = ml_collections.ConfigDict({"strategy": "default", "tpu": ""})
     config.validation = ml_collections.ConfigDict(
         {"steps": 10, "step_size": config_dict.placeholder(float), "monitor": "val_adv_accuracy"}
     )

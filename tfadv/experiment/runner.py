@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from tfadv.experiment import build, outputs
+from tfadv.experiment import build, distributed, outputs
 from tfadv.experiment import workdir as workdir_lib
 from tfadv.experiment.checks import check_config
 from tfadv.experiment.run_state import RunState, write_json_atomic
@@ -67,10 +67,15 @@ def train(config, *, overwrite=False, command="tfadv train"):
         `0` when finished, `130` when interrupted.
     """
     plan = check_config(config)
-    workdir = workdir_lib.prepare(config, overwrite=overwrite, command=command)
-    with _logging_to(os.path.join(workdir, "train.log")):
+    strategy = distributed.make_strategy(config)  # before any other TensorFlow op
+    if distributed.is_chief(strategy):
+        workdir = workdir_lib.prepare(config, overwrite=overwrite, command=command)
+        log = os.path.join(workdir, "train.log")
+    else:  # created once the chief has prepared the run's folder (`distributed.load_state`)
+        workdir, log = distributed.worker_folder(config, strategy), os.devnull
+    with _logging_to(log):
         try:
-            return _run(config, plan, workdir)
+            return _run(config, plan, workdir, strategy, overwrite)
         except KeyboardInterrupt:
             state = RunState.load(os.path.join(workdir, workdir_lib.CHECKPOINTS))
             print(
@@ -81,25 +86,27 @@ def train(config, *, overwrite=False, command="tfadv train"):
             return INTERRUPTED
 
 
-def _run(config, plan, workdir):
+def _run(config, plan, workdir, strategy, overwrite=False):
     import keras
 
     start = time.time()
-    state = RunState.load(os.path.join(workdir, workdir_lib.CHECKPOINTS))
     keras.utils.set_random_seed(config.seed)
     data = build.load_data(config)
-    classifier = build.build_classifier(config, plan, data["shape"], data["classes"])
-    model = build.build_method(config, plan, classifier)
-    model.compile(optimizer=build.build_optimizer(config, data["train_size"]))
-    model.build((None, *data["shape"]))
-    model.optimizer.build(model.trainable_variables)
-    validation = data["validation"]
+    with strategy.scope():
+        model = _build(config, plan, data)
+    state = distributed.load_state(
+        strategy, os.path.join(workdir, workdir_lib.CHECKPOINTS), overwrite=overwrite
+    )
+    validation, replicas = data["validation"], strategy.num_replicas_in_sync
     print(
         f"tfadv train: {type(model).__name__} ({config.method.name}) on {config.data.name} "
         f"({data['train_size']} training, {0 if validation is None else len(validation[0])} "
         f"validation, {len(data['test'][0])} test examples), model "
         f"{config.model.init or config.model.name}, train eps {config.attack.eps:g} "
-        f"({plan['budget'].steps} steps), epochs: {config.epochs} -> {config.workdir}",
+        f"({plan['budget'].steps} steps), epochs: {config.epochs}, global batch "
+        f"{config.batch_size}, strategy {config.distribution.strategy} "
+        f"({replicas} replica{'s' if replicas != 1 else ''}) -> "
+        f"{config.workdir if distributed.is_chief(strategy) else workdir}",
         flush=True,
     )
     state.remove_stale()
@@ -113,7 +120,12 @@ def _run(config, plan, workdir):
     resumed_at = state.epochs_done
     if state.epochs_done < config.epochs:
         _fit(config, model, data, state, workdir)
+    if not distributed.is_chief(strategy):
+        print(f"worker done: {state.epochs_done} epochs; the chief evaluates and exports")
+        return 0
     outputs.write_history(state, workdir)
+    if config.distribution.strategy != "default":  # evaluate and export outside the strategy
+        model = _build(config, plan, data)
     _load(model, state.path(state.best_file))
     ema = config.optimizer.ema_momentum or None
     if ema:  # the checkpoint holds the raw weights and the average: keep the average
@@ -174,6 +186,9 @@ def _fit(config, model, data, state, workdir):
         RunCheckpoint(state, monitor=config.validation.monitor),
         EventFileLogger(os.path.join(workdir, "tensorboard")),
     ]
+    if distributed.is_multi_worker(model.distribute_strategy):  # Keras' fit cannot, yet
+        distributed.fit_multi_worker(model, config, data, callbacks, state.epochs_done)
+        return
     train = data["train"]
     kwargs = {}
     if isinstance(train, tuple):
@@ -192,6 +207,16 @@ def _fit(config, model, data, state, workdir):
         verbose=config.verbose,
         **kwargs,
     )
+
+
+def _build(config, plan, data):
+    """The method around its classifier, compiled, with built weights and optimizer."""
+    classifier = build.build_classifier(config, plan, data["shape"], data["classes"])
+    model = build.build_method(config, plan, classifier)
+    model.compile(optimizer=build.build_optimizer(config, data["train_size"]))
+    model.build((None, *data["shape"]))
+    model.optimizer.build(model.trainable_variables)
+    return model
 
 
 def _load(model, path):

@@ -1,0 +1,191 @@
+"""An experiment under `config.distribution`: the strategy, each worker's folder, the multi-worker loop.
+
+`tfadv train` builds and compiles under `strategy.scope()` and calls `fit` for one machine
+(`"default"`, `"mirrored"`, `"tpu"`). Keras 3's `fit` cannot run under
+`MultiWorkerMirroredStrategy` yet (keras-team/keras#20585, see `docs/scaling.md`), so with
+`"multi_worker"` `fit_multi_worker` runs the epochs itself: the same `train_step` and
+`test_step` under `strategy.run`, the same callbacks and the same epoch logs (`loss`,
+`adv_accuracy`, ..., `val_adv_accuracy`, ...) as `fit`, so that checkpoints, resume and the kept
+epoch work unchanged. The chief keeps the run's folder; every other worker writes its
+checkpoints to `<workdir>/workers/<index>` and stops after training.
+"""
+
+import os
+import shutil
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfadv.experiment.run_state import RunState
+from tfadv.utils import validation as validation_lib
+
+
+def make_strategy(config):
+    """The strategy of `config.distribution` (create it before any other TensorFlow op)."""
+    import tfadv.distribute
+
+    dist = config.distribution
+    return tfadv.distribute.make_strategy(dist.strategy, tpu=dist.tpu)
+
+
+def is_multi_worker(strategy):
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def is_chief(strategy):
+    """Whether this process keeps the run's folder, evaluates and exports (always, on one machine)."""
+    return bool(strategy.extended.should_checkpoint)
+
+
+def worker_folder(config, strategy):
+    """A non-chief worker's folder, `<workdir>/workers/<index>` (created by `load_state`)."""
+    index = strategy.cluster_resolver.task_id
+    return os.path.join(os.path.abspath(config.workdir), "workers", str(index))
+
+
+def load_state(strategy, folder, *, overwrite=False):
+    """The run's `RunState`; across workers, after every worker has built its model.
+
+    A non-chief worker touches its folder (inside the chief's) only after the chief has prepared
+    the run's folder (the first collective waits for it); with `overwrite` it starts afresh. All
+    workers must resume from the same epoch, or they would train different models.
+    """
+    if not is_multi_worker(strategy):
+        return RunState.load(folder)
+    _gather(strategy, 0)  # a barrier: the chief has prepared (or emptied) the run's folder
+    if not is_chief(strategy):
+        if overwrite:
+            shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+    state = RunState.load(folder)
+    epochs = sorted(set(_gather(strategy, state.epochs_done)))
+    if len(epochs) > 1:
+        raise ValueError(
+            "The workers' checkpoints are at different epochs: restart every worker with its "
+            f"folder (<workdir>/workers/<index>), or start afresh with --overwrite. "
+            f"Received: epochs done {epochs}"
+        )
+    return state
+
+
+def _gather(strategy, value):
+    """`value` of every replica (a collective: every worker must call it)."""
+
+    @tf.function
+    def gather():
+        context = tf.distribute.get_replica_context()
+        return context.all_gather(tf.constant([value], tf.int64), axis=0)
+
+    result = strategy.experimental_local_results(strategy.run(gather))[0]
+    return [int(v) for v in result.numpy()]
+
+
+def fit_multi_worker(model, config, data, callbacks, initial_epoch):
+    """`fit` for `MultiWorkerMirroredStrategy`: every worker runs it with its own callbacks.
+
+    Each epoch shuffles the training examples in the same (seeded) order on every worker and
+    splits each global batch of `config.batch_size` between the replicas; the last incomplete
+    global batch is dropped (an empty replica share would make the mean loss NaN). Validation runs
+    `test_step` on every replica and reports the global metrics with the `val_` prefix, as `fit`.
+    """
+    from tfadv._training import ProgressCallback
+
+    strategy = model.distribute_strategy
+    train = _dataset(data["train"], config.batch_size, seed=config.seed, train=True)
+    steps = data["train_size"] // config.batch_size
+    if steps < 1:
+        raise ValueError(
+            "The training set is smaller than one global batch. "
+            f"Received: batch_size={config.batch_size}, {data['train_size']} training examples"
+        )
+    validation = None
+    if data["validation"] is not None:
+        x, y = _whole_shares(data["validation"], config.batch_size, strategy)
+        validation = _dataset((x, y), config.batch_size, seed=config.seed, train=False)
+    train = strategy.experimental_distribute_dataset(train)
+    if validation is not None:
+        validation = strategy.experimental_distribute_dataset(validation)
+    progress = ProgressCallback(model)
+    callbacks = keras.callbacks.CallbackList(
+        [progress, *callbacks],
+        add_history=True,
+        add_progbar=config.verbose != 0,
+        model=model,
+        verbose=config.verbose,
+        epochs=config.epochs,
+        steps=steps,
+    )
+    train_step = _on_replicas(strategy, model.train_step)
+    test_step = _on_replicas(strategy, model.test_step)
+    model.stop_training = False
+    callbacks.on_train_begin()
+    logs = {}
+    try:
+        with validation_lib.graph_errors_as_value_errors():
+            for epoch in range(initial_epoch, config.epochs):
+                model.reset_metrics()
+                callbacks.on_epoch_begin(epoch)
+                for step, batch in enumerate(train):
+                    callbacks.on_train_batch_begin(step)
+                    train_step(batch)
+                    callbacks.on_train_batch_end(step)
+                logs = _floats(model.get_metrics_result())
+                if validation is not None:
+                    logs.update(_validate(model, test_step, validation, callbacks))
+                callbacks.on_epoch_end(epoch, logs)
+                if model.stop_training:
+                    break
+        callbacks.on_train_end(logs)
+    finally:
+        ProgressCallback.stop(model)
+
+
+def _validate(model, test_step, dataset, callbacks):
+    """`fit`'s validation: the global metrics that `test_step` reports, prefixed `val_`."""
+    model.reset_metrics()
+    callbacks.on_test_begin()
+    keys = ()
+    for step, batch in enumerate(dataset):
+        callbacks.on_test_batch_begin(step)
+        keys = tuple(test_step(batch))
+        callbacks.on_test_batch_end(step)
+    results = _floats(model.get_metrics_result())
+    logs = {key: results[key] for key in keys}
+    callbacks.on_test_end(logs)
+    return {f"val_{key}": value for key, value in logs.items()}
+
+
+def _on_replicas(strategy, step):
+    @tf.function
+    def run(batch):
+        return strategy.run(step, args=(batch,))
+
+    return run
+
+
+def _floats(results):
+    return {key: float(np.asarray(value)) for key, value in results.items()}
+
+
+def _whole_shares(xy, batch_size, strategy):
+    """Drops the last few examples when the last batch would leave a replica without any."""
+    x, y = xy
+    rest = len(x) % batch_size
+    if 0 < rest < strategy.num_replicas_in_sync:
+        x, y = x[: len(x) - rest], y[: len(y) - rest]
+    return x, y
+
+
+def _dataset(source, batch_size, *, seed, train):
+    """Global batches, cut by example between the workers (`AutoShardPolicy.DATA`)."""
+    if isinstance(source, tf.data.Dataset):  # already batched (augmented): re-cut the batches
+        dataset = source.unbatch()
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(tuple(source))
+        if train:
+            dataset = dataset.shuffle(len(source[0]), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=train)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
