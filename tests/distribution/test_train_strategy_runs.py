@@ -1,0 +1,134 @@
+"""`tfadv train --strategy` runs, and the loop that replaces `fit` under several workers.
+
+`tfadv.experiment.distributed.fit_multi_worker` (Keras' `fit` cannot run under
+MultiWorkerMirroredStrategy, keras-team/keras#20585) runs under any strategy: here under
+`MirroredStrategy` on the two logical CPU devices of `tests/conftest.py`, against `fit`. The CLI
+runs: `--strategy mirrored` on those two devices, and `--strategy multi_worker` as two `tfadv train`
+processes on loopback. All slow (tracing under a strategy takes tens of seconds on a shared CPU).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import _tiny
+import keras
+import ml_collections
+import numpy as np
+import pytest
+import tensorflow as tf
+from test_multi_worker import free_ports
+
+import tfadv
+from tfadv.cli.main import main
+from tfadv.experiment import distributed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: A smoke run as small as it gets: two training steps, no export, eight test digits.
+TINY = [
+    "--smoke",
+    "--config.attack.steps=2",
+    "--config.validation.steps=2",
+    "--config.evaluation.limit=8",
+    "--config.evaluation.checks=False",
+    "--config.evaluation.pgd_steps=0",
+    "--config.export.enabled=False",
+    "--config.plot=False",
+]
+
+
+def _tiny_model():
+    attack = tfadv.attacks.PGD(eps=0.1, step_size=0.05, steps=1, seed=0)
+    model = tfadv.methods.PGDAT(_tiny.classifier(), attack, eval_attack=attack)
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    model.build((None, *_tiny.SHAPE))
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+class _Logs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs, self.tests = [], 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append((epoch, dict(logs)))
+
+    def on_test_end(self, logs=None):
+        self.tests += 1
+
+
+@pytest.mark.slow
+def test_multi_worker_loop_logs_what_fit_logs_on_two_replicas():
+    """The loop that replaces `fit` under MultiWorkerMirroredStrategy, run under MirroredStrategy."""
+    x, y = _tiny.data(40)
+    data = {"train": (x[:32], y[:32]), "validation": (x[32:], y[32:]), "train_size": 32}
+    config = ml_collections.ConfigDict({"batch_size": 8, "seed": 0, "verbose": 0, "epochs": 3})
+    strategy = tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"])
+    with strategy.scope():
+        model = _tiny_model()
+    logs = _Logs()
+    distributed.fit_multi_worker(model, config, data, [logs], initial_epoch=1)
+    reference = _tiny_model()
+    fitted = reference.fit(
+        x[:32], y[:32], batch_size=8, epochs=1, validation_data=data["validation"]
+    )
+    assert [epoch for epoch, _ in logs.epochs] == [1, 2] and logs.tests == 2
+    assert set(logs.epochs[-1][1]) == set(fitted.history)
+    assert "val_adv_accuracy" in logs.epochs[-1][1]
+    # 4 global batches per epoch; the last one of epoch 2 runs at progress 2 + 3/4.
+    assert float(model.epoch_progress.numpy()) == 2.75
+    # The validation metrics are global: the clean accuracy of the trained classifier on all 8.
+    logits = model.classifier(x[32:], training=False).numpy()
+    clean = float(np.mean(np.argmax(logits, -1) == y[32:]))
+    assert logs.epochs[-1][1]["val_clean_accuracy"] == pytest.approx(clean)
+
+
+@pytest.mark.slow
+def test_mirrored_smoke_run_on_two_logical_cpus(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--strategy", "mirrored", f"--config.workdir={out}", *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "strategy mirrored (2 replicas)" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == 1 and (out / "classifier.keras").exists()
+    assert "--strategy mirrored" in (out / "command.txt").read_text()
+    history = json.loads((out / "checkpoints" / "state.json").read_text())["history"]
+    assert 0.0 <= history[0]["val_adv_accuracy"] <= history[0]["val_clean_accuracy"] <= 1.0
+
+
+@pytest.mark.slow
+def test_two_multi_worker_processes_train_and_the_chief_reports(tmp_path):
+    out = tmp_path / "run"
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    command = [sys.executable, "-m", "tfadv.cli.main", "train", "--strategy", "multi_worker"]
+    command += [f"--config.workdir={out}", *TINY]
+    workers = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        env = dict(os.environ, TF_CONFIG=tf_config, PYTHONPATH=ROOT, CUDA_VISIBLE_DEVICES="")
+        workers.append(
+            subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
+        )
+    logs = []
+    try:
+        for worker in workers:
+            logs.append(worker.communicate(timeout=900)[0].decode()[-3000:])
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    assert [w.returncode for w in workers] == [0, 0], "\n".join(logs)
+    assert "strategy multi_worker (2 replicas)" in logs[0]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == 1 and (out / "report.txt").exists()
+    assert "--strategy multi_worker" in (out / "command.txt").read_text()
+    chief = json.loads((out / "checkpoints" / "state.json").read_text())
+    other = json.loads((out / "workers" / "1" / "checkpoints" / "state.json").read_text())
+    assert not (out / "workers" / "1" / "report.txt").exists()
+    # The epoch logs are global metrics: both workers record the same ones.
+    assert chief["history"] == other["history"]
+    assert "val_adv_accuracy" in chief["history"][0]
