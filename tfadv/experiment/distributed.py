@@ -88,6 +88,14 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
     splits each global batch of `config.batch_size` between the replicas; the last incomplete
     global batch is dropped (an empty replica share would make the mean loss NaN). Validation runs
     `test_step` on every replica and reports the global metrics with the `val_` prefix, as `fit`.
+
+    Args:
+        model: the compiled, built `tfadv.AdvModel`, created under the strategy's scope.
+        config: the experiment config (`batch_size`, the global batch; `epochs`, `seed`,
+            `verbose`).
+        data: `tfadv.experiment.build.load_data`'s dict (`train`, `validation`, `train_size`).
+        callbacks: the run's Keras callbacks (called as `fit` calls them).
+        initial_epoch: the first epoch to run (0-based), as `fit`'s `initial_epoch`.
     """
     from tfadv._training import ProgressCallback
 
