@@ -21,7 +21,7 @@ import tensorflow as tf
 from test_multi_worker import free_ports
 
 import tfadv
-from tfadv.experiment import distributed
+from tfadv.experiment import build, distributed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: A smoke run as small as it gets: two training steps, no export, eight test digits.
@@ -56,6 +56,18 @@ class _Logs(keras.callbacks.Callback):
 
     def on_test_end(self, logs=None):
         self.tests += 1
+
+
+def test_multi_worker_epochs_visit_the_examples_in_fit_order():
+    """Epoch e's order is the one `tfadv train`'s `fit` path uses (and the same after a resume)."""
+    x, y = _tiny.data(10)
+    for epoch in (0, 3):
+        got_x, got_y = distributed._epoch((x, y), 7, epoch)
+        batches, _ = build.epoch_batches(x, y, 4, 7, epoch, epoch + 1)
+        want = list(batches.as_numpy_iterator())
+        np.testing.assert_array_equal(got_x, np.concatenate([b[0] for b in want]))
+        np.testing.assert_array_equal(got_y, np.concatenate([b[1] for b in want]))
+    assert not np.array_equal(distributed._epoch((x, y), 7, 0)[1], got_y)
 
 
 @pytest.mark.slow

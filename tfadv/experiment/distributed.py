@@ -84,9 +84,11 @@ def _gather(strategy, value):
 def fit_multi_worker(model, config, data, callbacks, initial_epoch):
     """`fit` for `MultiWorkerMirroredStrategy`: every worker runs it with its own callbacks.
 
-    Each epoch shuffles the training examples in the same (seeded) order on every worker and
-    splits each global batch of `config.batch_size` between the replicas; the last incomplete
-    global batch is dropped (an empty replica share would make the mean loss NaN). Validation runs
+    Epoch `e` visits the training examples in the order `fit`'s path uses
+    (`build.epoch_batches`: a stateless permutation keyed by `(seed, e)`, the same on every worker
+    and after a resume) and splits each global batch of `config.batch_size` between the replicas;
+    the last incomplete global batch is dropped (an empty replica share would make the mean loss
+    NaN). Validation runs
     `test_step` on every replica and reports the global metrics with the `val_` prefix, as `fit`.
 
     Args:
@@ -100,7 +102,6 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
     from tfadv._training import ProgressCallback
 
     strategy = model.distribute_strategy
-    train = _dataset(data["train"], config.batch_size, seed=config.seed, train=True)
     steps = data["train_size"] // config.batch_size
     if steps < 1:
         raise ValueError(
@@ -110,8 +111,7 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
     validation = None
     if data["validation"] is not None:
         x, y = _whole_shares(data["validation"], config.batch_size, strategy)
-        validation = _dataset((x, y), config.batch_size, seed=config.seed, train=False)
-    train = strategy.experimental_distribute_dataset(train)
+        validation = _dataset((x, y), config.batch_size, train=False)
     if validation is not None:
         validation = strategy.experimental_distribute_dataset(validation)
     progress = ProgressCallback(model)
@@ -134,7 +134,9 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
             for epoch in range(initial_epoch, config.epochs):
                 model.reset_metrics()
                 callbacks.on_epoch_begin(epoch)
-                for step, batch in enumerate(train):
+                train = _epoch(data["train"], config.seed, epoch)
+                train = _dataset(train, config.batch_size, train=True)
+                for step, batch in enumerate(strategy.experimental_distribute_dataset(train)):
                     callbacks.on_train_batch_begin(step)
                     train_step(batch)
                     callbacks.on_train_batch_end(step)
@@ -185,14 +187,21 @@ def _whole_shares(xy, batch_size, strategy):
     return x, y
 
 
-def _dataset(source, batch_size, *, seed, train):
+def _epoch(source, seed, epoch):
+    """Epoch `epoch`'s order of the training arrays (`build.epoch_batches`'); a dataset as it is."""
+    if isinstance(source, tf.data.Dataset):
+        return source
+    key = tf.constant([seed, epoch], tf.int32)
+    order = tf.argsort(tf.random.stateless_uniform([len(source[0])], seed=key)).numpy()
+    return source[0][order], source[1][order]
+
+
+def _dataset(source, batch_size, *, train):
     """Global batches, cut by example between the workers (`AutoShardPolicy.DATA`)."""
     if isinstance(source, tf.data.Dataset):  # already batched (augmented): re-cut the batches
         dataset = source.unbatch()
     else:
         dataset = tf.data.Dataset.from_tensor_slices(tuple(source))
-        if train:
-            dataset = dataset.shuffle(len(source[0]), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=train)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
