@@ -88,8 +88,8 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
     (`build.epoch_batches`: a stateless permutation keyed by `(seed, e)`, the same on every worker
     and after a resume) and splits each global batch of `config.batch_size` between the replicas;
     the last incomplete global batch is dropped (an empty replica share would make the mean loss
-    NaN). Validation runs
-    `test_step` on every replica and reports the global metrics with the `val_` prefix, as `fit`.
+    NaN). Validation runs `test_step` on every replica and reports the global metrics with the
+    `val_` prefix, as `fit` does.
 
     Args:
         model: the compiled, built `tfadv.AdvModel`, created under the strategy's scope.
@@ -112,7 +112,6 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
     if data["validation"] is not None:
         x, y = _whole_shares(data["validation"], config.batch_size, strategy)
         validation = _dataset((x, y), config.batch_size, train=False)
-    if validation is not None:
         validation = strategy.experimental_distribute_dataset(validation)
     progress = ProgressCallback(model)
     callbacks = keras.callbacks.CallbackList(
