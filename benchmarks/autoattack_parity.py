@@ -143,6 +143,12 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="also write the numbers as JSON")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument(
+        "--reference-steps",
+        type=int,
+        default=None,
+        help="the reference's APGD/FAB iterations (default torchattacks' 10)",
+    )
+    parser.add_argument(
         "--export-reference",
         default=None,
         metavar="DIR",
@@ -185,7 +191,7 @@ def main(argv=None):
         logit_gap = float(np.max(np.abs(torch_logits - model.predict(x, verbose=0))))
         ref_machine = machine("cpu")
         ours = run_tfadv(model, x, y, args.batch_size, args.seed)
-        ref = run_reference(net, x, y, args.batch_size, args.seed)
+        ref = run_reference(net, x, y, args.batch_size, args.seed, steps=args.reference_steps)
     print(f"PyTorch twin: max |logit difference| {logit_gap:.2e} on {len(y)} digits")
     print(f"tfadv ran here ({os.cpu_count()} CPU cores, TensorFlow {tf.__version__}); "
           f"the reference on {ref_machine}")  # fmt: skip
@@ -219,12 +225,15 @@ def main(argv=None):
             f"tfadv speed-up: {speedup:.2f}x (target >= 3x): {'met' if speedup >= 3 else 'MISSED'}"
         )
     if args.json:
-        drop = ("robust_mask",)
+
+        def numbers(r):
+            out = {k: v for k, v in r.items() if k != "robust_mask"}
+            return {**out, "robust_mask": [int(v) for v in r["robust_mask"]]}
+
         result = {
             "n": len(y), "eps": EPS, "converter": args.converter, "logit_gap": logit_gap,
-            "reference_machine": ref_machine,
-            "tfadv": {k: v for k, v in ours.items() if k not in drop},
-            "reference": {k: v for k, v in ref.items() if k not in drop},
+            "reference_machine": ref_machine, "seed": args.seed,
+            "tfadv": numbers(ours), "reference": numbers(ref),
             "agreement": agree, "gap_points": gap, "speedup": speedup,
         }  # fmt: skip
         with open(args.json, "w", encoding="utf-8") as f:

@@ -106,8 +106,12 @@ def nchw(body):
     return NCHW(body).eval()
 
 
-def run_reference(net, x, y, batch_size, seed, device="cpu"):
-    """AutoAttack standard (torchattacks) attack by attack on the digits still robust, timed."""
+def run_reference(net, x, y, batch_size, seed, device="cpu", steps=None):
+    """AutoAttack standard (torchattacks) attack by attack on the digits still robust, timed.
+
+    `steps` sets the iterations of APGD-CE, APGD-T and FAB-T; `None` keeps torchattacks' `AutoAttack`
+    as shipped (10 each), 100 is fra31/auto-attack's standard setting (Square: 5,000 queries in both).
+    """
     import torch
     import torchattacks
 
@@ -128,6 +132,9 @@ def run_reference(net, x, y, batch_size, seed, device="cpu"):
     clean = robust.float().mean().item()
     auto = torchattacks.AutoAttack(net, norm="Linf", eps=EPS, version="standard", n_classes=10,
                                    seed=seed)  # fmt: skip
+    if steps is not None:
+        for attack in auto._autoattack.attacks[:3]:
+            attack.steps = steps  # read at run time by APGD, APGDT and FAB
     after, attack_seconds = {}, {}
     for name, attack in zip(ATTACKS, auto._autoattack.attacks, strict=True):
         attack_started = time.perf_counter()
@@ -173,6 +180,12 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--batch-size", type=int, default=250, help="attack batch (default 250)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="APGD-CE/APGD-T/FAB-T iterations (default: torchattacks' 10; fra31: 100)",
+    )
     parser.add_argument("--json", default=None, help="write the numbers and the robust mask here")
     args = parser.parse_args(argv)
 
@@ -191,7 +204,7 @@ def main(argv=None):
     where = machine(args.device)
     print(f"PyTorch twin on {where}: max |logit difference| {logit_gap:.2e} on {len(y)} digits")
 
-    ref = run_reference(net, x, y, args.batch_size, args.seed, args.device)
+    ref = run_reference(net, x, y, args.batch_size, args.seed, args.device, args.steps)
     print(f"AutoAttack standard (torchattacks), l-inf eps {EPS}, {len(y)} digits: clean "
           f"{100 * ref['clean']:.1f}%, " + ", ".join(
               f"{a} {100 * ref['after'][a]:.1f}% ({ref['attack_seconds'][a]:.1f} s)" for a in ATTACKS)
@@ -200,6 +213,7 @@ def main(argv=None):
         result = {k: v for k, v in ref.items() if k != "robust_mask"}
         result.update(
             n=len(y), eps=EPS, seed=args.seed, batch_size=args.batch_size, device=args.device,
+            steps=args.steps or 10,
             machine=where, logit_gap=logit_gap, digits_sha256=digits_sha256(x, y),
             robust_mask=[int(v) for v in ref["robust_mask"]],
         )  # fmt: skip
