@@ -20,7 +20,8 @@ machine (one with only PyTorch, a GPU say): `--export-reference DIR` writes the 
 logits and weights (`--converter direct` nets) to `DIR/reference.npz` and stops; run
 `autoattack_reference.py DIR/reference.npz --json REF.json` there; then `--reference-json REF.json` here
 runs tfadv alone and reads the reference's verdicts (checked to be on the same digits). `--threads`
-sets torch's CPU threads when both sides run here.
+sets torch's CPU threads when both sides run here; `--reference-steps 100` gives the reference
+fra31/auto-attack's 100 APGD/FAB iterations (torchattacks' `AutoAttack` runs 10).
 
 The table gives, for each side, the accuracy after each attack (cumulative), the worst case and
 the seconds, then the per-digit agreement of the robust/broken verdicts and the two targets of the
