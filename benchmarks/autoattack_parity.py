@@ -15,11 +15,19 @@ first `--n` embedded MNIST test digits at l-inf eps 0.3:
   rebuilt layer by layer from the Keras weights (`--converter direct`: Conv2D, MaxPooling2D,
   Flatten and Dense layers only), and its logits are checked against Keras before attacking.
 
+The reference side lives in `benchmarks/autoattack_reference.py` (PyTorch only). To run it on another
+machine (one with only PyTorch, a GPU say): `--export-reference DIR` writes the digits, labels, Keras
+logits and weights (`--converter direct` nets) to `DIR/reference.npz` and stops; run
+`autoattack_reference.py DIR/reference.npz --json REF.json` there; then `--reference-json REF.json` here
+runs tfadv alone and reads the reference's verdicts (checked to be on the same digits). `--threads`
+sets torch's CPU threads when both sides run here; `--reference-steps 100` gives the reference
+fra31/auto-attack's 100 APGD/FAB iterations (torchattacks' `AutoAttack` runs 10).
+
 The table gives, for each side, the accuracy after each attack (cumulative), the worst case and
 the seconds, then the per-digit agreement of the robust/broken verdicts and the two targets of the
-issue (tfadv's worst case at most 0.2 points above the reference's; tfadv at least 3x faster).
-`--json OUT` also writes the numbers. Expect tens of minutes for `--n 1000` on a 2-core CPU; use
-`--n 100` for a smoke run.
+issue (tfadv's worst case at most 0.2 points above the reference's; tfadv at least 3x faster, given
+only when both sides ran here, in this process). `--json OUT` also writes the numbers. Expect tens
+of minutes for `--n 1000` on a 2-core CPU; use `--n 100` for a smoke run.
 """
 
 import argparse
@@ -34,13 +42,20 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 import tfadv  # noqa: E402
 import tfadv.evaluation  # noqa: E402
 from benchmarks._common import mnist, print_table  # noqa: E402
-
-EPS = 0.3
-ATTACKS = ("APGD-CE", "APGD-T", "FAB-T", "Square")
+from benchmarks.autoattack_reference import (  # noqa: E402
+    ATTACKS,
+    EPS,
+    build_direct,
+    digits_sha256,
+    machine,
+    nchw,
+    run_reference,
+)
 
 
 def run_tfadv(model, x, y, batch_size, seed):
@@ -61,116 +76,60 @@ def run_tfadv(model, x, y, batch_size, seed):
     }
 
 
-def torch_model(model, converter, folder):
-    """The PyTorch twin of `model`, taking NCHW batches (what torchattacks' Square assumes)."""
-    import torch
-
-    if converter == "onnx2torch":
-        import onnx2torch
-
-        path = tfadv.export.to_onnx(model, os.path.join(folder, "model.onnx"))
-        body = onnx2torch.convert(path)
-    else:
-        body = _direct(model)
-
-    class NCHW(torch.nn.Module):
-        def __init__(self, body):
-            super().__init__()
-            self.body = body
-
-        def forward(self, x):
-            out = self.body(x.permute(0, 2, 3, 1))  # the exported graph is channels-last
-            return out[0] if isinstance(out, (list, tuple)) else out
-
-    return NCHW(body).eval()
-
-
-def _direct(model):
-    """A channels-last `torch.nn.Sequential` with the Keras weights (plain conv nets only)."""
-    import torch
-
-    class ToNCHW(torch.nn.Module):
-        def forward(self, x):
-            return x.permute(0, 3, 1, 2)
-
-    class ToNHWC(torch.nn.Module):
-        def forward(self, x):
-            return x.permute(0, 2, 3, 1)
-
-    layers, channels_first = [ToNCHW()], True
+def layer_spec(model):
+    """The layer list of a plain conv net and its weights, for `autoattack_reference.build_direct`."""
+    kinds = {keras.layers.Conv2D: "Conv2D", keras.layers.MaxPooling2D: "MaxPooling2D",
+             keras.layers.Flatten: "Flatten", keras.layers.Dense: "Dense"}  # fmt: skip
+    spec, weights = [], []
     for layer in model.layers:
-        config = layer.get_config()
-        if isinstance(layer, keras.layers.Conv2D):
-            kernel, bias = layer.get_weights()
-            conv = torch.nn.Conv2d(kernel.shape[2], kernel.shape[3], kernel.shape[:2],
-                                   stride=config["strides"], padding=config["padding"])  # fmt: skip
-            conv.weight.data = torch.tensor(kernel.transpose(3, 2, 0, 1))
-            conv.bias.data = torch.tensor(bias)
-            layers.append(conv)
-        elif isinstance(layer, keras.layers.MaxPooling2D):
-            layers.append(torch.nn.MaxPool2d(config["pool_size"], config["strides"]))
-        elif isinstance(layer, keras.layers.Flatten):
-            layers += [ToNHWC(), torch.nn.Flatten()]  # Keras flattens channels-last
-            channels_first = False
-        elif isinstance(layer, keras.layers.Dense):
-            kernel, bias = layer.get_weights()
-            dense = torch.nn.Linear(*kernel.shape)
-            dense.weight.data = torch.tensor(kernel.T)
-            dense.bias.data = torch.tensor(bias)
-            layers.append(dense)
-        else:
+        kind = next((k for cls, k in kinds.items() if isinstance(layer, cls)), None)
+        if kind is None:
             raise ValueError(
                 "`--converter direct` handles Conv2D, MaxPooling2D, Flatten and Dense layers. "
                 f"Received: a {type(layer).__name__} layer; use `--converter onnx2torch`"
             )
-        if config.get("activation") == "relu":
-            layers.append(torch.nn.ReLU())
-        elif config.get("activation") not in (None, "linear"):
-            raise ValueError(f"Unsupported activation. Received: {config['activation']!r}")
-    if channels_first:
-        layers.append(ToNHWC())
-    return torch.nn.Sequential(*layers)
+        config = layer.get_config()
+        spec.append({
+            "kind": kind, "activation": config.get("activation"),
+            "strides": config.get("strides"), "padding": config.get("padding"),
+            "pool_size": config.get("pool_size"), "weights": len(layer.get_weights()),
+        })  # fmt: skip
+        weights.append(layer.get_weights())
+    return spec, weights
 
 
-def run_reference(net, x, y, batch_size, seed):
-    import torch
-    import torchattacks
+def export_reference(model, x, y, folder):
+    """Writes `folder/reference.npz`: digits, labels, Keras logits and the `layer_spec` weights."""
+    spec, weights = layer_spec(model)
+    os.makedirs(folder, exist_ok=True)
+    arrays = {f"w{i}_{j}": w for i, ws in enumerate(weights) for j, w in enumerate(ws)}
+    path = os.path.join(folder, "reference.npz")
+    np.savez(path, x=x, y=y, keras_logits=model.predict(x, batch_size=250, verbose=0),
+             spec=np.array(json.dumps(spec)), **arrays)  # fmt: skip
+    return path
 
-    images = torch.tensor(x.transpose(0, 3, 1, 2))
-    labels = torch.tensor(y, dtype=torch.long)
-    started = time.perf_counter()
 
-    def predict(batch_images):
-        with torch.no_grad():
-            return net(batch_images).argmax(1)
+def torch_model(model, converter, folder):
+    """The PyTorch twin of `model`, taking NCHW batches (what torchattacks' Square assumes)."""
+    if converter == "onnx2torch":
+        import onnx2torch
 
-    def batched(fn, idx):
-        return torch.cat([fn(idx[i : i + batch_size]) for i in range(0, len(idx), batch_size)])
+        path = tfadv.export.to_onnx(model, os.path.join(folder, "model.onnx"))
+        return nchw(onnx2torch.convert(path))  # the exported graph is channels-last
+    return nchw(build_direct(*layer_spec(model)))
 
-    every = torch.arange(len(y))
-    robust = batched(lambda i: predict(images[i]), every) == labels
-    clean = robust.float().mean().item()
-    auto = torchattacks.AutoAttack(net, norm="Linf", eps=EPS, version="standard", n_classes=10,
-                                   seed=seed)  # fmt: skip
-    after, attack_seconds = {}, {}
-    for name, attack in zip(ATTACKS, auto._autoattack.attacks, strict=True):
-        attack_started = time.perf_counter()
-        idx = torch.nonzero(robust).flatten()
-        if len(idx):
-            correct = (
-                batched(lambda i, a=attack: predict(a(images[i], labels[i])), idx) == labels[idx]
-            )
-            robust[idx] = correct
-        after[name] = robust.float().mean().item()
-        attack_seconds[name] = time.perf_counter() - attack_started
-    return {
-        "clean": clean,
-        "after": after,
-        "robust": robust.float().mean().item(),
-        "robust_mask": robust.numpy(),
-        "seconds": time.perf_counter() - started,
-        "attack_seconds": attack_seconds,
-    }
+
+def read_reference(path, x, y):
+    """The reference side from an `autoattack_reference.py --json` file, checked against the digits."""
+    with open(path, encoding="utf-8") as f:
+        ref = json.load(f)
+    if ref["n"] != len(y) or ref["digits_sha256"] != digits_sha256(x, y) or ref["eps"] != EPS:
+        raise ValueError(
+            f"`--reference-json` was run on other digits or another eps. Received: n={ref['n']}, "
+            f"eps={ref['eps']} for {len(y)} digits at eps {EPS}"
+        )
+    ref["robust_mask"] = np.asarray(ref["robust_mask"], dtype=bool)
+    return ref
 
 
 def main(argv=None):
@@ -183,9 +142,26 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--converter", choices=("onnx2torch", "direct"), default="onnx2torch")
     parser.add_argument("--json", default=None, help="also write the numbers as JSON")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--reference-steps",
+        type=int,
+        default=None,
+        help="the reference's APGD/FAB iterations (default torchattacks' 10)",
+    )
+    parser.add_argument(
+        "--export-reference",
+        default=None,
+        metavar="DIR",
+        help="only write DIR/reference.npz for autoattack_reference.py, then stop",
+    )
+    parser.add_argument(
+        "--reference-json",
+        default=None,
+        metavar="FILE",
+        help="read the reference side from autoattack_reference.py --json FILE",
+    )
     args = parser.parse_args(argv)
-
-    import torch
 
     if args.model:
         model = keras.saving.load_model(args.model)
@@ -196,16 +172,30 @@ def main(argv=None):
         if args.save:
             model.save(args.save)
     x, y = mnist("test", limit=args.n)
+    if args.export_reference:
+        print(f"Wrote {export_reference(model, x, y, args.export_reference)} ({len(y)} digits)")
+        return
 
-    with tempfile.TemporaryDirectory() as folder:
-        net = torch_model(model, args.converter, folder)
-    with torch.no_grad():
-        torch_logits = net(torch.tensor(x[:256].transpose(0, 3, 1, 2))).numpy()
-    logit_gap = float(np.max(np.abs(torch_logits - model(x[:256]).numpy())))
-    print(f"PyTorch twin ({args.converter}): max |logit difference| {logit_gap:.2e} on 256 digits")
+    if args.reference_json:
+        ours = run_tfadv(model, x, y, args.batch_size, args.seed)
+        ref = read_reference(args.reference_json, x, y)
+        logit_gap, ref_machine = ref["logit_gap"], ref["machine"]
+    else:
+        import torch
 
-    ours = run_tfadv(model, x, y, args.batch_size, args.seed)
-    ref = run_reference(net, x, y, args.batch_size, args.seed)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        with tempfile.TemporaryDirectory() as folder:
+            net = torch_model(model, args.converter, folder)
+        with torch.no_grad():
+            torch_logits = net(torch.tensor(x.transpose(0, 3, 1, 2))).numpy()
+        logit_gap = float(np.max(np.abs(torch_logits - model.predict(x, verbose=0))))
+        ref_machine = machine("cpu")
+        ours = run_tfadv(model, x, y, args.batch_size, args.seed)
+        ref = run_reference(net, x, y, args.batch_size, args.seed, steps=args.reference_steps)
+    print(f"PyTorch twin: max |logit difference| {logit_gap:.2e} on {len(y)} digits")
+    print(f"tfadv ran here ({os.cpu_count()} CPU cores, TensorFlow {tf.__version__}); "
+          f"the reference on {ref_machine}")  # fmt: skip
 
     def pct(v):
         return f"{100 * v:.1f}%"
@@ -223,18 +213,28 @@ def main(argv=None):
     a, b = ours["robust_mask"], ref["robust_mask"]
     agree = float(np.mean(a == b))
     gap = 100 * (ours["robust"] - ref["robust"])
-    speedup = ref["seconds"] / ours["seconds"]
+    # a speed-up only means something when both sides ran on the same machine, in this process
+    speedup = None if args.reference_json else ref["seconds"] / ours["seconds"]
     print(f"\nper-digit agreement {100 * agree:.1f}% (robust for both {int(np.sum(a & b))}, only "
           f"tfadv {int(np.sum(a & ~b))}, only reference {int(np.sum(~a & b))})")  # fmt: skip
     print(f"tfadv worst case minus reference: {gap:+.1f} points (target <= +0.2): "
           f"{'met' if gap <= 0.2 else 'MISSED'}")  # fmt: skip
-    print(f"tfadv speed-up: {speedup:.2f}x (target >= 3x): {'met' if speedup >= 3 else 'MISSED'}")
+    if speedup is None:
+        print("tfadv speed-up: not computed (the reference ran elsewhere, see --reference-json)")
+    else:
+        print(
+            f"tfadv speed-up: {speedup:.2f}x (target >= 3x): {'met' if speedup >= 3 else 'MISSED'}"
+        )
     if args.json:
-        drop = ("robust_mask",)
+
+        def numbers(r):
+            out = {k: v for k, v in r.items() if k != "robust_mask"}
+            return {**out, "robust_mask": [int(v) for v in r["robust_mask"]]}
+
         result = {
             "n": len(y), "eps": EPS, "converter": args.converter, "logit_gap": logit_gap,
-            "tfadv": {k: v for k, v in ours.items() if k not in drop},
-            "reference": {k: v for k, v in ref.items() if k not in drop},
+            "reference_machine": ref_machine, "seed": args.seed,
+            "tfadv": numbers(ours), "reference": numbers(ref),
             "agreement": agree, "gap_points": gap, "speedup": speedup,
         }  # fmt: skip
         with open(args.json, "w", encoding="utf-8") as f:
