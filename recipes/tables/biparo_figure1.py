@@ -8,7 +8,7 @@ training eps. `recipes/tuning/mnist_tune.py` asks the same question with Keras T
 test radii.
 
 Reduced budget (the default): 3 epochs on the first 2,000 training digits, epsilon ramped over the
-first epoch, evaluation on the first 200 test digits:
+first epoch, evaluation on the first 100 test digits:
 
     tfadv table --config recipes/tables/biparo_figure1.py
 

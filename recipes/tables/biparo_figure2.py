@@ -9,7 +9,7 @@ epoch of both rows, the kept epoch starred; the table gives their test accuracy 
 "standard" protocol.
 
 Reduced budget (the default): 8 epochs on the first 1,000 training digits, epsilon ramped over the
-first epoch, evaluation on the first 200 test digits (robust overfitting needs long training: at
+first epoch, evaluation on the first 100 test digits (robust overfitting needs long training: at
 this budget the curves may not turn down):
 
     tfadv table --config recipes/tables/biparo_figure2.py
@@ -37,8 +37,8 @@ def get_config():
         workdir="artifacts/tables/biparo_figure2",
         title="Robust overfitting and robust early stopping (BIPARO Figure 2, on MNIST)",
         claim=(
-            "Past the first learning-rate drop, test robust accuracy falls while training goes on, "
-            "and early stopping on robust validation accuracy avoids the loss (BIPARO report, "
+            "Past the first learning-rate drop, test robust accuracy falls while training goes on,"
+            " and early stopping on robust validation accuracy avoids the loss (BIPARO report, "
             "Figure 2; Rice et al., ICML 2020)."
         ),
         common=budget(

@@ -8,7 +8,7 @@ PGD-40 (eps 0.3), l2 PGD-40 (eps 2.0) and l-inf FGSM (eps 0.3), the report's thr
 per-epoch validation (and the kept epoch) uses l-inf PGD-10 at eps 0.3 for every row.
 
 Reduced budget (the default): 3 epochs on the first 2,000 training digits (200 more held out for
-validation), epsilon ramped over the first epoch, evaluation on the first 200 test digits:
+validation), epsilon ramped over the first epoch, evaluation on the first 100 test digits:
 
     tfadv table --config recipes/tables/biparo_table1.py
 
@@ -35,8 +35,9 @@ def get_config():
         workdir="artifacts/tables/biparo_table1",
         title="Training attack x evaluation attack (BIPARO Table 1, on MNIST)",
         claim=(
-            "PGD training yields good robustness against all first-order attacks, and each training "
-            "is most robust against the attack it was trained with (BIPARO report, Table 1)."
+            "PGD training yields good robustness against all first-order attacks, and each "
+            "training is most robust against the attack it was trained with (BIPARO report, Table "
+            "1)."
         ),
         common=budget(),
         rows=(

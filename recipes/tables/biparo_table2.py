@@ -6,7 +6,7 @@ evaluated under the "standard" protocol (l-inf eps 0.3) and under l-inf PGD-40 (
 (eps 2.0) and l-inf FGSM (eps 0.3).
 
 Reduced budget (the default): 3 epochs on the first 2,000 training digits (200 more held out for
-validation), epsilon ramped over the first epoch, evaluation on the first 200 test digits:
+validation), epsilon ramped over the first epoch, evaluation on the first 100 test digits:
 
     tfadv table --config recipes/tables/biparo_table2.py
 
@@ -33,8 +33,8 @@ def get_config():
         workdir="artifacts/tables/biparo_table2",
         title="MAT-Rand against l-inf PGD-AT (BIPARO Table 2, on MNIST)",
         claim=(
-            "Mixed l-inf/l2 training (MAT-Rand) is more robust than l-inf PGD-AT against l2 attacks "
-            "while staying close to it against l-inf attacks (BIPARO report, Table 2)."
+            "Mixed l-inf/l2 training (MAT-Rand) is more robust than l-inf PGD-AT against l2 "
+            "attacks while staying close to it against l-inf attacks (BIPARO report, Table 2)."
         ),
         common=budget(),
         rows=(

@@ -40,7 +40,7 @@ def get_config():
             "Noise injection at inference raises adversarial accuracy (Table 4), and parametric "
             "noise injection raises it at a cost in clean accuracy (Table 5) (BIPARO report)."
         ),
-        common=budget(test_limit=100),
+        common=budget(),
         rows=(
             row("pgd_at", "PGD-AT", "mnist/pgd_at.py"),
             row("noise", "PGD-AT + input noise 0.1", "mnist/noise_injection.py"),

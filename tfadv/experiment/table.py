@@ -4,9 +4,9 @@ A table config (`recipes/tables/*.py`, an `ml_collections` file read like a reci
 `workdir`, a `title`, the seed's `claim`, a `common` partial config merged into every row's recipe
 (the budget: epochs, data and evaluation limits), the ordered `rows` (a recipe under `recipes/` and
 its `FIELD=VALUE` overrides each), optional extra `evaluations` (a registry attack or a protocol at
-an epsilon and norm, applied to every trained row), an optional `sweep` (a field and its values: each
-row once per value, plotted against it) and `curves` (per-epoch validation robust accuracy of every
-row, plotted). `base_config`, `row` and `evaluation` build those fields.
+an epsilon and norm, applied to every trained row), an optional `sweep` (a field and its values:
+each row once per value, plotted against it) and `curves` (per-epoch validation robust accuracy of
+every row, plotted). `base_config`, `budget`, `row` and `evaluation` build those fields.
 
 Every row is resolved and checked before the first one trains; each trains with
 `tfadv.experiment.train` into `<workdir>/<row key>` (so an interrupted table resumes row by row,
@@ -72,7 +72,7 @@ def first_order_evaluations(eps=0.3, l2_eps=2.0):
     }
 
 
-def budget(*, epochs=3, train_limit=2000, test_limit=200, **fields):
+def budget(*, epochs=3, train_limit=2000, test_limit=100, **fields):
     """A reduced `common` budget for a table on a 2-core CPU, every field overridable.
 
     `epochs` epochs on the first `train_limit` training digits (200 held out for the per-epoch
@@ -106,7 +106,10 @@ def _update_dict(target, values):
 
 
 def row(key, label, recipe, *overrides):
-    """One row: its folder `key`, its `label`, a `recipe` under `recipes/`, `FIELD=VALUE` overrides."""
+    """One row: its folder `key`, its `label`, a `recipe` under `recipes/`, its `overrides`.
+
+    Each override reads `FIELD=VALUE`, as on the command line (`"model.kwargs={'depth': 8}"`).
+    """
     return ml_collections.ConfigDict(
         {"key": key, "label": label, "recipe": recipe, "overrides": tuple(overrides)}
     )

@@ -1,4 +1,4 @@
-"""What `tfadv table` writes: `table.md` (with its command, budget and claim), `table.json`, plots."""
+"""What `tfadv table` writes: `table.md` (command, budget and claim first), `table.json`, plots."""
 
 import csv
 import json
