@@ -1,10 +1,12 @@
 """`tfadv table`: table configs (every file of recipes/tables/, found by glob) parse and validate,
 bad rows fail before training with one line naming them, and the table is written from the rows."""
 
+import ast
 import csv
 import glob
 import json
 import os
+import shlex
 import textwrap
 
 import pytest
@@ -38,11 +40,24 @@ def test_table_config_parses_and_validates(path):
         assert config.epochs == table.common.epochs
     text = open(os.path.join(ROOT, path), encoding="utf-8").read()
     assert f"tfadv table --config {path}" in text  # the docstring gives the command
-    assert "--config.common.epochs=" in text  # and the full-budget one
+    full = _full_budget_arguments(
+        ast.get_docstring(ast.parse(text)), path
+    )  # and the full-budget one, which must parse
+    _, full_rows = table_lib.load(os.path.join(ROOT, path), full)
+    assert full_rows[0]["config"].epochs > table.common.epochs
+    assert full_rows[0]["config"].evaluation.limit == 5000
     _, smoke_rows = table_lib.load(os.path.join(ROOT, path), smoke=True)
     for entry in smoke_rows:
         assert entry["config"].epochs == 1
         assert entry["config"].workdir.startswith(table.workdir + "_smoke/")
+
+
+def _full_budget_arguments(text, path):
+    """The overrides of the docstring's "Full budget" command (a backslash-continued line)."""
+    block = text.split("Full budget", 1)[1].split("\n\n", 2)[1]
+    words = shlex.split(block.replace("\\\n", " "))
+    assert words[:4] == ["tfadv", "table", "--config", path]
+    return words[4:]
 
 
 def _write_table(tmp_path, rows, extra=""):

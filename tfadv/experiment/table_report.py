@@ -136,7 +136,8 @@ def write(table, rows, results, workdir, *, command, smoke=False):
     budget = ", ".join(_flat(table.common.to_dict())) or "the recipes' own"
     if smoke:
         budget += " (then --smoke: one epoch on a few examples per row; not a result)"
-    dataset = rows[0]["config"].data.name
+    data = rows[0]["config"].data
+    dataset = f"synthetic {data.name}-shaped data" if data.synthetic else data.name
     kind = "cumulative: each on the examples still robust"
     if first["accuracy_kind"] != "cumulative":
         kind = "each attack on every example"
