@@ -26,7 +26,7 @@ Reference: BIPARO team, "Adversarial training for image classification", 2021, F
 PGD l-inf attack at eps 0.03).
 """
 
-from tfadv.experiment.table import base_config, budget, row
+from tfadv.experiment.table_config import base_config, budget, row
 
 
 def get_config():

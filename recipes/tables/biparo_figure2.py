@@ -29,7 +29,7 @@ Reference: BIPARO team, "Adversarial training for image classification", 2021, F
 Wong, Kolter, "Overfitting in adversarially robust deep learning", ICML 2020.
 """
 
-from tfadv.experiment.table import base_config, budget, row
+from tfadv.experiment.table_config import base_config, budget, row
 
 
 def get_config():

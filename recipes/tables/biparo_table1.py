@@ -27,7 +27,7 @@ Reference: Bigaud, Papereux, Rolland (BIPARO team), "Adversarial training for im
 classification", 2021, Table 1 (CIFAR-10, a basic CNN, 40 epochs).
 """
 
-from tfadv.experiment.table import base_config, budget, first_order_evaluations, row
+from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, row
 
 
 def get_config():

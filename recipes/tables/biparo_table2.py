@@ -25,7 +25,7 @@ Wide ResNet-18); Tramer and Boneh, "Adversarial Training and Robustness for Mult
 Perturbations", NeurIPS 2019 (MAT); Araujo et al., ECML PKDD 2020.
 """
 
-from tfadv.experiment.table import base_config, budget, first_order_evaluations, row
+from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, row
 
 
 def get_config():

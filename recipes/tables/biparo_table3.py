@@ -28,7 +28,7 @@ ResNet-20 / Wide ResNet-18 / VGG-11); Madry et al., ICLR 2018 (capacity); Xie an
 "Intriguing Properties of Adversarial Training at Scale", ICLR 2020 (depth).
 """
 
-from tfadv.experiment.table import base_config, budget, first_order_evaluations, row
+from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, row
 
 
 def get_config():

@@ -29,7 +29,7 @@ Reference: BIPARO team, "Adversarial training for image classification", 2021, T
 He, Rakin, Fan, "Parametric Noise Injection", CVPR 2019; Athalye, Carlini, Wagner, ICML 2018 (EOT).
 """
 
-from tfadv.experiment.table import base_config, budget, evaluation, row
+from tfadv.experiment.table_config import base_config, budget, evaluation, row
 
 
 def get_config():

@@ -32,7 +32,7 @@ Xie, Tan, Gong, Wang, Yuille, Le, "Adversarial Examples Improve Image Recognitio
 (AdvProp); BIPARO team, 2021, Section 3.3 (95% adversarial + 5% clean batches).
 """
 
-from tfadv.experiment.table import base_config, budget, first_order_evaluations, row
+from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, row
 
 
 def get_config():

@@ -29,7 +29,7 @@ Reference: Jingfeng Zhang, "Recent Advances and Opportunities in Adversarial Rob
 Training", ICLR 2021 (GAIRAT, GAIR-FAT).
 """
 
-from tfadv.experiment.table import base_config, budget, evaluation, row
+from tfadv.experiment.table_config import base_config, budget, evaluation, row
 
 
 def get_config():

@@ -65,7 +65,7 @@ def _write_table(tmp_path, rows, extra=""):
     path = tmp_path / "tables" / "tiny.py"
     path.parent.mkdir(exist_ok=True)
     body = f"""
-        from tfadv.experiment.table import base_config, evaluation, row
+        from tfadv.experiment.table_config import base_config, evaluation, row
 
 
         def get_config():

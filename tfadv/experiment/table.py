@@ -6,7 +6,7 @@ A table config (`recipes/tables/*.py`, an `ml_collections` file read like a reci
 its `FIELD=VALUE` overrides each), optional extra `evaluations` (a registry attack or a protocol at
 an epsilon and norm, applied to every trained row), an optional `sweep` (a field and its values:
 each row once per value, plotted against it) and `curves` (per-epoch validation robust accuracy of
-every row, plotted). `base_config`, `budget`, `row` and `evaluation` build those fields.
+every row, plotted). `tfadv.experiment.table_config` builds those fields.
 
 Every row is resolved and checked before the first one trains; each trains with
 `tfadv.experiment.train` into `<workdir>/<row key>` (so an interrupted table resumes row by row,
@@ -31,102 +31,6 @@ FIELDS_HELP = (
 )
 EVALUATIONS_FILE = "table_evaluations.json"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def base_config(**fields):
-    """A table config: every field with its empty default, then `fields` (a table sets its own).
-
-    Args:
-        **fields: `workdir`, `title`, `claim`, `common` (a nested dict or `ConfigDict`), `rows`
-            (a tuple of `row(...)`), `evaluations` (a dict of `evaluation(...)`), `sweep`
-            (`{"field": ..., "points": (...)}`), `curves` (bool) and `smoke` (a nested dict).
-    """
-    config = ml_collections.ConfigDict(
-        {
-            "workdir": "",
-            "title": "",
-            "claim": "",
-            "common": ml_collections.ConfigDict(),
-            "rows": (),
-            "evaluations": ml_collections.ConfigDict(),
-            "sweep": ml_collections.ConfigDict({"field": "", "points": ()}),
-            "curves": False,
-            "smoke": ml_collections.ConfigDict(),
-        }
-    )
-    for name, value in fields.items():
-        if name not in config:
-            raise ValueError(f"A table config has no field {name!r}. Received: {name}={value!r}")
-        config[name] = value
-    return config
-
-
-def first_order_evaluations(eps=0.3, l2_eps=2.0):
-    """The BIPARO report's three evaluation attacks: l-inf PGD-40, l2 PGD-40 and l-inf FGSM."""
-    return {
-        "pgd_linf": evaluation(f"l-inf PGD-40 eps {eps:g}", attack="pgd", eps=eps, steps=40),
-        "pgd_l2": evaluation(
-            f"l2 PGD-40 eps {l2_eps:g}", attack="pgd", eps=l2_eps, norm="l2", steps=40
-        ),
-        "fgsm_linf": evaluation(f"l-inf FGSM eps {eps:g}", attack="fgsm", eps=eps),
-    }
-
-
-def budget(*, epochs=3, train_limit=2000, test_limit=100, **fields):
-    """A reduced `common` budget for a table on a 2-core CPU, every field overridable.
-
-    `epochs` epochs on the first `train_limit` training digits (200 held out for the per-epoch
-    validation PGD), the epsilon ramped over the first epoch, the final report under the
-    `"standard"` protocol (AutoAttack's) on the first `test_limit` test digits without its sanity
-    checks, and no PGD-100 line, export or per-run plot. `fields` (nested dicts) are merged over.
-    """
-    common = {
-        "epochs": epochs,
-        "data": {"train_limit": train_limit, "validation_size": 200},
-        "eps_schedule": {"ramp_epochs": 1.0},
-        "evaluation": {
-            "protocol": "standard",
-            "limit": test_limit,
-            "checks": False,
-            "pgd_steps": 0,
-        },
-        "export": {"enabled": False},
-        "plot": False,
-    }
-    _update_dict(common, fields)
-    return ml_collections.ConfigDict(common)
-
-
-def _update_dict(target, values):
-    for key, value in values.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _update_dict(target[key], value)
-        else:
-            target[key] = value
-
-
-def row(key, label, recipe, *overrides):
-    """One row: its folder `key`, its `label`, a `recipe` under `recipes/`, its `overrides`.
-
-    Each override reads `FIELD=VALUE`, as on the command line (`"model.kwargs={'depth': 8}"`).
-    """
-    return ml_collections.ConfigDict(
-        {"key": key, "label": label, "recipe": recipe, "overrides": tuple(overrides)}
-    )
-
-
-def evaluation(label, *, eps, norm="linf", attack="", protocol="", **kwargs):
-    """An extra evaluation column: a registry `attack` (with its `kwargs`) or a `protocol`."""
-    return ml_collections.ConfigDict(
-        {
-            "label": label,
-            "attack": attack,
-            "protocol": protocol,
-            "eps": float(eps),
-            "norm": norm,
-            "kwargs": ml_collections.ConfigDict(kwargs),
-        }
-    )
 
 
 def load(path, overrides=(), *, smoke=False):
@@ -183,7 +87,7 @@ def _check_table(table):
             "overrides",
         }:
             raise ValueError(
-                "Each row must be `tfadv.experiment.table.row(key, label, recipe, *overrides)`. "
+                "Each row must be `tfadv.experiment.table_config.row(key, label, recipe, *overrides)`. "
                 f"Received: {spec!r}"
             )
         if not _KEY.match(str(spec.key)) or spec.key in keys:
