@@ -30,6 +30,7 @@ FIELDS_HELP = (
     "smoke; --config.common.FIELD overrides only the fields its `common` lists"
 )
 EVALUATIONS_FILE = "table_evaluations.json"
+_ROW_FIELDS = {"key", "label", "recipe", "overrides"}
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -75,20 +76,17 @@ def load(path, overrides=(), *, smoke=False):
 def _check_table(table):
     for field in ("workdir", "title", "claim"):
         if not isinstance(table[field], str) or not table[field].strip():
-            raise ValueError(f"A table config needs a non-empty `{field}`. Received: {field}=''")
+            raise ValueError(
+                f"A table config needs a non-empty `{field}`. Received: {field}={table[field]!r}"
+            )
     if not table.rows:
         raise ValueError("A table config needs at least one row. Received: rows=()")
     keys = []
     for spec in table.rows:
-        if not isinstance(spec, ml_collections.ConfigDict) or set(spec) != {
-            "key",
-            "label",
-            "recipe",
-            "overrides",
-        }:
+        if not isinstance(spec, ml_collections.ConfigDict) or set(spec) != _ROW_FIELDS:
             raise ValueError(
-                "Each row must be `tfadv.experiment.table_config.row(key, label, recipe, *overrides)`. "
-                f"Received: {spec!r}"
+                "Each row must be `row(key, label, recipe, *overrides)` (from "
+                f"tfadv.experiment.table_config). Received: {spec!r}"
             )
         if not _KEY.match(str(spec.key)) or spec.key in keys:
             raise ValueError(
