@@ -10,6 +10,9 @@ validation), epsilon ramped over the first epoch, evaluation on the first 100 te
 
     tfadv table --config recipes/tables/biparo_table2.py
 
+Measured here at this budget (into another workdir): 7 min 10 s wall on the shared 2-core machine at
+load average 4 to 6 (2026-11-30).
+
 Full budget (20 epochs on all 10,000 digits, 500 validation, a 5-epoch ramp, 5,000 test digits):
 
     tfadv table --config recipes/tables/biparo_table2.py --config.common.epochs=20 \\
