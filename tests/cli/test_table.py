@@ -157,6 +157,9 @@ def test_bad_tables_fail_before_training_naming_the_culprit(tmp_path, rows, extr
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
+    import tfadv.cli.main
+
+    assert "tfadv.cli.table" in tfadv.cli.main.SUBCOMMANDS
     path = _write_table(tmp_path, 'row("a", "A", "mnist/nope.py")')
     assert main(["table", "--config", path]) == 2
     error = capsys.readouterr().err.strip()
