@@ -112,11 +112,8 @@ def write(table, rows, results, workdir, *, command, smoke=False):
     header += [table.evaluations[key].label for key in evaluations]
     header += ["epochs / best", "grad evals / example / epoch", "train s", "eval s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    randomised = False
     for result in results:
-        mark = ""
-        if result["variant"] == "rand":
-            mark, randomised = " †", True
+        mark = " †" if result["variant"] == "rand" else ""
         cells = [result["label"], *([_value(result["value"])] if sweep else [])]
         cells.append(_percent(result["clean"]))
         cells += [_percent(result["attacks"].get(name)) for name in attacks]
@@ -155,11 +152,11 @@ def write(table, rows, results, workdir, *, command, smoke=False):
         "epochs (history.csv `grad_evals`). Epochs / best: trained, and the kept epoch "
         f"(`validation.monitor`: {', '.join(sorted({r['monitor'] for r in results}))}).",
     ]
+    randomised = [r for r in results if r["variant"] == "rand"]
     if randomised:
         notes.append(
             "† randomised model: attacked with the protocol's EOT variant (gradients averaged over "
-            f"{first['eot_iter'] if first['variant'] == 'rand' else 20} draws), accuracy by "
-            "majority vote."
+            f"{randomised[0]['eot_iter']} draws), accuracy by majority vote."
         )
     notes.append(
         "Rows: "
