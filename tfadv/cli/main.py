@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "tfadv.cli.export",
     "tfadv.cli.evaluate",
     "tfadv.cli.tune",
+    "tfadv.cli.table",
 ]
 
 

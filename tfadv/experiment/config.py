@@ -54,7 +54,7 @@ def method_config(name, **knobs):
     )
 
 
-def parse(config_path=None, overrides=(), *, smoke=False):
+def parse(config_path=None, overrides=(), *, smoke=False, kind="recipe", fields_help=None):
     """Loads a config file and applies `--config.FIELD=VALUE` overrides (absl flags).
 
     Args:
@@ -62,6 +62,10 @@ def parse(config_path=None, overrides=(), *, smoke=False):
             follow the path after a colon.
         overrides: command-line arguments, each `--config.FIELD=VALUE` (or `--config.FIELD VALUE`).
         smoke: apply `SMOKE` and the recipe's `smoke` fields under the overrides.
+        kind: what the file is, for error messages (`tfadv table` reads a `"table config"`).
+            Defaults to `"recipe"`.
+        fields_help: where an unknown field's error sends the reader. Defaults to `None`
+            (`tfadv/experiment/defaults.py`, which lists a recipe's fields).
 
     Returns:
         `(config, overridden)`: the resolved, locked `ConfigDict` and the overridden field names.
@@ -69,7 +73,7 @@ def parse(config_path=None, overrides=(), *, smoke=False):
     path = config_path or DEFAULT_CONFIG
     file_part = path.split(":", 1)[0]
     if not os.path.isfile(file_part):
-        raise FileNotFoundError(f"No recipe file at this path. Received: --config {path}")
+        raise FileNotFoundError(f"No {kind} file at this path. Received: --config {path}")
     overrides = list(overrides)
     for arg in overrides:
         if arg.startswith("-") and not arg.lstrip("-").startswith(("config.", "noconfig.")):
@@ -88,14 +92,15 @@ def parse(config_path=None, overrides=(), *, smoke=False):
         field = str(error).strip("\"'")
         culprits = [arg for arg in overrides if f".{field}" in arg.split("=", 1)[0]]
         raise ValueError(
-            f"The recipe has no config field {field!r} (tfadv/experiment/defaults.py lists the "
-            f"fields). Received: {' '.join(culprits or overrides)}"
+            f"The {kind} has no config field {field!r} ("
+            f"{fields_help or 'tfadv/experiment/defaults.py lists the fields'}). "
+            f"Received: {' '.join(culprits or overrides)}"
         ) from None
     if len(rest) > 1:
         raise ValueError(f"Unexpected arguments. Received: {' '.join(rest[1:])}")
     if not isinstance(config, ml_collections.ConfigDict):
         raise ValueError(
-            f"The recipe must define get_config() returning an ml_collections.ConfigDict. "
+            f"The {kind} must define get_config() returning an ml_collections.ConfigDict. "
             f"Received: --config {path}"
         )
     overridden = config_flags.get_override_values(values["config"])
