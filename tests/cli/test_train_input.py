@@ -145,3 +145,17 @@ def test_only_the_command_line_is_quietened(monkeypatch, orig_argv, argv0, env, 
     monkeypatch.setattr("sys.argv", [argv0, *orig_argv[2:]])
     monkeypatch.setenv("TFADV_VERBOSE", env)
     assert _quiet.is_quiet_cli() is quiet
+
+
+def test_a_field_added_since_the_run_was_made_resumes_at_its_default(tmp_path):
+    out = tmp_path / "run"
+    config, _ = parse(TRADES, [f"--config.workdir={out}"])
+    workdir.prepare(config)
+    stored = json.loads((out / "config.json").read_text())
+    del stored["distribution"], stored["optimizer"]["ema_momentum"]  # as a run made before them
+    (out / "config.json").write_text(json.dumps(stored))
+    workdir.prepare(config)  # the default values: the old run behaved that way, it resumes
+    (out / "config.json").write_text(json.dumps(stored))
+    config, _ = parse(TRADES, [f"--config.workdir={out}", "--config.optimizer.ema_momentum=0.9"])
+    with pytest.raises(ValueError, match=r"optimizer\.ema_momentum: '<absent>' -> 0\.9"):
+        workdir.prepare(config)

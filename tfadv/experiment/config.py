@@ -144,16 +144,31 @@ def to_plain(config):
     return json.loads(json.dumps(config.to_dict(), default=list))
 
 
-def differences(stored, current, prefix=""):
-    """Field paths whose values differ between two plain configs, as `path: old -> new` lines."""
+def differences(stored, current, prefix="", defaults=None):
+    """Field paths whose values differ between two plain configs, as `path: old -> new` lines.
+
+    A field the stored config lacks (it was written before the field existed) counts as equal when
+    the current value is the field's default (`defaults.py`): the older run behaved that way.
+    """
+    if defaults is None:
+        defaults = _default_fields()
     lines = []
     for key in sorted(set(stored) | set(current)):
         path = f"{prefix}{key}"
         if path in UNCOMPARED:
             continue
         old, new = stored.get(key, "<absent>"), current.get(key, "<absent>")
+        default = defaults.get(key, "<absent>") if isinstance(defaults, dict) else "<absent>"
         if isinstance(old, dict) and isinstance(new, dict):
-            lines += differences(old, new, f"{path}.")
+            lines += differences(old, new, f"{path}.", default if isinstance(default, dict) else {})
+        elif old == "<absent>" and default != "<absent>" and new == default:
+            continue
         elif old != new:
             lines.append(f"{path}: {old!r} -> {new!r}")
     return lines
+
+
+def _default_fields():
+    from tfadv.experiment.defaults import get_config
+
+    return to_plain(get_config())
