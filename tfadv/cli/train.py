@@ -24,9 +24,6 @@ epoch; a folder that holds a run of another config is refused (`--overwrite` sta
 import argparse
 import shlex
 
-from tfadv.distribute import STRATEGIES
-from tfadv.utils import validation
-
 
 def add_parser(subparsers):
     """Registers the `train` subcommand (it takes `--config.FIELD=VALUE` overrides)."""
@@ -41,9 +38,10 @@ def add_parser(subparsers):
     )
     parser.add_argument(
         "--strategy",
-        metavar="{" + ",".join(STRATEGIES) + "}",
+        metavar="NAME",
         default=None,
-        help="tf.distribute strategy (sets config.distribution.strategy; default: the recipe's)",
+        help="tf.distribute strategy: default, mirrored, multi_worker or tpu (sets "
+        "config.distribution.strategy; default: the recipe's)",
     )
     parser.add_argument(
         "--smoke", action="store_true", help="one epoch on a few examples (CI), into WORKDIR_smoke"
@@ -62,6 +60,8 @@ def add_parser(subparsers):
 
 def run(args):
     import tfadv.experiment
+    from tfadv.distribute import STRATEGIES
+    from tfadv.utils import validation
 
     overrides = list(getattr(args, "overrides", []))
     strategy = []
