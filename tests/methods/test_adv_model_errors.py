@@ -136,3 +136,12 @@ def test_empty_images_are_named_as_empty_not_softmax():
     attack = tfadv.attacks.PGD(eps=0.1, steps=1)
     with pytest.raises(ValueError, match=r"`x` is empty.*Received: x of shape \(0, 6, 6, 1\)"):
         attack(classifier(), np.zeros((0, 6, 6, 1), "float32"), np.zeros(0, "int64"))
+
+
+def test_in_graph_logits_check_ignores_an_empty_batch():
+    # MAT may give one of its attacks none of a batch's examples: not a probability output.
+    from tfadv.utils import validation
+
+    validation.graph_assert_logits(tf.zeros([0, 4]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must output logits"):
+        validation.graph_assert_logits(tf.fill([2, 4], 0.25))

@@ -29,7 +29,8 @@ FIELDS_HELP = (
     "a table config has workdir, title, claim, common, rows, evaluations, sweep, curves and "
     "smoke; --config.common.FIELD overrides only the fields its `common` lists"
 )
-EVALUATIONS_FILE = "table_evaluations.json"
+#: The file in each row's folder that caches the table's extra evaluations.
+EVALUATIONS_FILE = table_report.EVALUATIONS_FILE
 _ROW_FIELDS = {"key", "label", "recipe", "overrides"}
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

@@ -6,6 +6,9 @@ import os
 
 from tfadv.experiment.run_state import write_json_atomic
 
+#: The file in each row's folder that caches the table's extra evaluations.
+EVALUATIONS_FILE = "table_evaluations.json"
+
 NORMS = {"linf": "l-inf", "l2": "l2"}
 
 
@@ -32,8 +35,6 @@ def _column(history, name):
 
 def collect(entry):
     """One row's numbers, read from its folder (`summary.json`, `history.csv`, evaluations)."""
-    from tfadv.experiment.table import EVALUATIONS_FILE
-
     folder = entry["config"].workdir
     summary = read_json(os.path.join(folder, "summary.json"))
     report = summary["report"]

@@ -211,8 +211,9 @@ def graph_assert_integer_values(y, name="y"):
 def graph_assert_logits(logits, name="model"):
     """In-graph check that a model outputs logits rather than probabilities."""
     logits = tf.cast(logits, tf.float32)
+    # An empty batch (e.g. the share of a batch that MAT gives one attack) proves nothing.
     looks_like_probs = tf.logical_and(
-        tf.reduce_all(logits >= 0.0),
+        tf.logical_and(tf.size(logits) > 0, tf.reduce_all(logits >= 0.0)),
         tf.reduce_all(tf.abs(tf.reduce_sum(logits, axis=-1) - 1.0) < 1e-3),
     )
     return [
