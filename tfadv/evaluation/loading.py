@@ -64,24 +64,41 @@ def _load_keras(path):
     return keras.saving.load_model(path)
 
 
-def _load_folder(path):
+def find_export(path):
+    """Where a deployed model lives at `path`, as `(kind, path)`, or `None`.
+
+    `kind` is `"saved_model"` (a folder holding `saved_model.pb`, or the highest version of a
+    TF-Serving base folder of numbered versions) or `"onnx"` (an `.onnx` file, or the only one in a
+    folder): what `tfadv.export` writes. `tfadv.export.verify` reads exports through it too.
+    """
+    if os.path.isfile(path):
+        return ("onnx", path) if path.lower().endswith(".onnx") else None
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return _guard(path, "a SavedModel", lambda: SavedModelClassifier(path))
+        return "saved_model", path
     versions = [
         int(name)
         for name in os.listdir(path)
         if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb"))
     ]
     if versions:
-        folder = os.path.join(path, str(max(versions)))
-        return _guard(folder, "a SavedModel", lambda: SavedModelClassifier(folder))
+        return "saved_model", os.path.join(path, str(max(versions)))
     onnx_files = sorted(name for name in os.listdir(path) if name.lower().endswith(".onnx"))
     if len(onnx_files) == 1:
-        return load_model(os.path.join(path, onnx_files[0]))
-    raise ValueError(
-        f"{path!r} is not a model tfadv can evaluate: the folder holds no `saved_model.pb`, no "
-        f"numbered SavedModel versions and no single `.onnx` file. Received: path={path!r}"
-    )
+        return "onnx", os.path.join(path, onnx_files[0])
+    return None
+
+
+def _load_folder(path):
+    found = find_export(path)
+    if found is None:
+        raise ValueError(
+            f"{path!r} is not a model tfadv can evaluate: the folder holds no `saved_model.pb`, no "
+            f"numbered SavedModel versions and no single `.onnx` file. Received: path={path!r}"
+        )
+    kind, where = found
+    if kind == "onnx":
+        return load_model(where)
+    return _guard(where, "a SavedModel", lambda: SavedModelClassifier(where))
 
 
 def _guard(path, kind, load):
