@@ -38,6 +38,8 @@ def make_strategy(name="default", *, tpu=""):
     ```
     """
     name = validation.check_choice("name", name, STRATEGIES)
+    if not isinstance(tpu, str):
+        raise TypeError(f"`tpu` must be a TPU name or address (a str). Received: tpu={tpu!r}")
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

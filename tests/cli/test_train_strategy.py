@@ -47,3 +47,13 @@ def test_strategy_flag_reaches_the_config_and_the_stored_command(monkeypatch, tm
     assert seen["config"].distribution.strategy == "mirrored"  # the flag wins
     assert "--strategy mirrored" in seen["command"]
     assert "--config.distribution.strategy=tpu" in seen["command"]
+
+
+def test_make_strategy_checks_its_arguments():
+    import tfadv.distribute
+
+    with pytest.raises(ValueError, match="Received: name='gpu'"):
+        tfadv.distribute.make_strategy("gpu")
+    with pytest.raises(TypeError, match="Received: tpu=3"):
+        tfadv.distribute.make_strategy("tpu", tpu=3)
+    assert tfadv.distribute.make_strategy("default").num_replicas_in_sync == 1
