@@ -2,9 +2,13 @@
 
 Parametrised by the registry: a new method file is enrolled here with no edit. Each method is
 built by `from_knobs` at a 2-step budget and trained on Sequential, Functional and subclassed
-classifiers; saved and reloaded as `.keras` with `safe_mode=True`; resumed with
+classifiers, then saved and reloaded as `.keras` with `safe_mode=True` and trained on; resumed with
 `BackupAndRestore`; trained under `MirroredStrategy` on two logical CPUs and under both mixed
 precision policies.
+
+The default tier pairs each method with one model kind and one precision policy, rotating through
+them in registry order (so every kind and policy is exercised by several methods, and a new method
+takes the next one); `pytest -m slow` runs the remaining pairs of the full product.
 """
 
 import keras
@@ -56,6 +60,20 @@ def classifier(kind, dual_bn=False):
     return model
 
 
+def rotated(names, options):
+    """Every `(name, option)` pair; the pairs off the default rotation are marked `slow`."""
+    return [
+        pytest.param(
+            name,
+            option,
+            marks=() if j == i % len(options) else (pytest.mark.slow,),
+            id=f"{name}-{option}",
+        )
+        for i, name in enumerate(names)
+        for j, option in enumerate(options)
+    ]
+
+
 def build(name, kind="functional", **kwargs):
     method = tfadv.methods.get(name)
     dual_bn = bool(method.builder_options.get("dual_bn"))
@@ -85,9 +103,8 @@ def test_from_knobs_rejects_unknown_and_bad_knobs(name):
         tfadv.methods.get(name).from_knobs(classifier("functional"), budget="big")
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("name", METHOD_NAMES)
-def test_every_method_trains_on_every_model_kind(name, kind):
+@pytest.mark.parametrize("name, kind", rotated(METHOD_NAMES, KINDS))
+def test_every_method_trains_saves_and_reloads_on_every_model_kind(name, kind, tmp_path):
     x, y = data()
     model = build(name, kind)
     model.compile(optimizer="adam", metrics=["accuracy"])
@@ -98,21 +115,15 @@ def test_every_method_trains_on_every_model_kind(name, kind):
     assert np.isfinite(history.history["loss"][0])
     assert 0.0 <= history.history["adv_accuracy"][0] <= 1.0
 
-
-@pytest.mark.parametrize("name", METHOD_NAMES)
-def test_save_and_load_with_safe_mode(name, tmp_path):
-    x, y = data(16)
-    model = build(name)
-    model.compile(optimizer="adam")
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     assert type(loaded) is type(model)
+    assert type(loaded.classifier) is type(model.classifier)
     config, loaded_config = model.get_config(), loaded.get_config()
     config.pop("classifier"), loaded_config.pop("classifier")
     assert loaded_config == config  # attacks, schedules and method settings round-trip
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
-    loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)  # compiled on load, trains on
+    loaded.fit(x[:16], y[:16], batch_size=16, epochs=1, verbose=0)  # compiled on load, trains on
 
 
 @pytest.mark.parametrize("name", METHOD_NAMES)
@@ -153,8 +164,7 @@ def test_mirrored_strategy_trains_and_aggregates_metrics(name):
     assert 0.0 <= history.history["clean_accuracy"][0] <= 1.0
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-@pytest.mark.parametrize("name", METHOD_NAMES)
+@pytest.mark.parametrize("name, policy", rotated(METHOD_NAMES, ("mixed_float16", "mixed_bfloat16")))
 def test_mixed_precision_trains_with_finite_loss(name, policy):
     keras.config.set_dtype_policy(policy)
     x, y = data(32)
