@@ -150,6 +150,12 @@ def main(argv=None):
         help="the reference's APGD/FAB iterations (default torchattacks' 10)",
     )
     parser.add_argument(
+        "--fra31",
+        action="store_true",
+        help="the reference as fra31/auto-attack's standard version: 100 iterations (unless "
+        "--reference-steps) and Square's unrescaled p-schedule",
+    )
+    parser.add_argument(
         "--export-reference",
         default=None,
         metavar="DIR",
@@ -192,7 +198,9 @@ def main(argv=None):
         logit_gap = float(np.max(np.abs(torch_logits - model.predict(x, verbose=0))))
         ref_machine = machine("cpu")
         ours = run_tfadv(model, x, y, args.batch_size, args.seed)
-        ref = run_reference(net, x, y, args.batch_size, args.seed, steps=args.reference_steps)
+        ref = run_reference(
+            net, x, y, args.batch_size, args.seed, steps=args.reference_steps, fra31=args.fra31
+        )
     print(f"PyTorch twin: max |logit difference| {logit_gap:.2e} on {len(y)} digits")
     print(f"tfadv ran here ({os.cpu_count()} CPU cores, TensorFlow {tf.__version__}); "
           f"the reference on {ref_machine}")  # fmt: skip

@@ -106,12 +106,18 @@ def nchw(body):
     return NCHW(body).eval()
 
 
-def run_reference(net, x, y, batch_size, seed, device="cpu", steps=None):
+def run_reference(net, x, y, batch_size, seed, device="cpu", steps=None, fra31=False):
     """AutoAttack standard (torchattacks) attack by attack on the digits still robust, timed.
 
     `steps` sets the iterations of APGD-CE, APGD-T and FAB-T; `None` keeps torchattacks' `AutoAttack`
     as shipped (10 each), 100 is fra31/auto-attack's standard setting (Square: 5,000 queries in both).
+    `fra31=True` is fra31/auto-attack's standard version exactly: 100 iterations unless `steps` says
+    otherwise, and Square with `resc_schedule=False` (fra31's `autoattack.py`), where torchattacks'
+    `AutoAttack` keeps Square's default `resc_schedule=True` (the p-schedule of 10,000 queries
+    squeezed into 5,000: a 28x28 window side of 1 instead of 3 in the last 1,000 queries).
     """
+    if fra31 and steps is None:
+        steps = 100
     import torch
     import torchattacks
 
@@ -135,6 +141,8 @@ def run_reference(net, x, y, batch_size, seed, device="cpu", steps=None):
     if steps is not None:
         for attack in auto._autoattack.attacks[:3]:
             attack.steps = steps  # read at run time by APGD, APGDT and FAB
+    if fra31:
+        auto._autoattack.attacks[3].rescale_schedule = False  # read at run time by Square
     after, attack_seconds = {}, {}
     for name, attack in zip(ATTACKS, auto._autoattack.attacks, strict=True):
         attack_started = time.perf_counter()
@@ -186,6 +194,12 @@ def main(argv=None):
         default=None,
         help="APGD-CE/APGD-T/FAB-T iterations (default: torchattacks' 10; fra31: 100)",
     )
+    parser.add_argument(
+        "--fra31",
+        action="store_true",
+        help="fra31/auto-attack's standard version exactly: 100 iterations (unless --steps) and "
+        "Square without torchattacks' rescaled p-schedule",
+    )
     parser.add_argument("--json", default=None, help="write the numbers and the robust mask here")
     args = parser.parse_args(argv)
 
@@ -204,7 +218,9 @@ def main(argv=None):
     where = machine(args.device)
     print(f"PyTorch twin on {where}: max |logit difference| {logit_gap:.2e} on {len(y)} digits")
 
-    ref = run_reference(net, x, y, args.batch_size, args.seed, args.device, args.steps)
+    ref = run_reference(
+        net, x, y, args.batch_size, args.seed, args.device, args.steps, fra31=args.fra31
+    )
     print(f"AutoAttack standard (torchattacks), l-inf eps {EPS}, {len(y)} digits: clean "
           f"{100 * ref['clean']:.1f}%, " + ", ".join(
               f"{a} {100 * ref['after'][a]:.1f}% ({ref['attack_seconds'][a]:.1f} s)" for a in ATTACKS)
@@ -213,7 +229,7 @@ def main(argv=None):
         result = {k: v for k, v in ref.items() if k != "robust_mask"}
         result.update(
             n=len(y), eps=EPS, seed=args.seed, batch_size=args.batch_size, device=args.device,
-            steps=args.steps or 10,
+            steps=args.steps or (100 if args.fra31 else 10), fra31=args.fra31,
             machine=where, logit_gap=logit_gap, digits_sha256=digits_sha256(x, y),
             robust_mask=[int(v) for v in ref["robust_mask"]],
         )  # fmt: skip

