@@ -19,6 +19,17 @@ def make_attack(name, norm="linf", seed=None):
     return cls.default_instance(EPS[norm], norm=norm, seed=seed)
 
 
+_SHARED = {}
+
+
+def shared_attack(name, norm="linf"):
+    """One default instance per attack and norm for the tests that call it on the module's model,
+    so that its compiled function is traced once (tests that count traces make their own)."""
+    if (name, norm) not in _SHARED:
+        _SHARED[name, norm] = make_attack(name, norm)
+    return _SHARED[name, norm]
+
+
 @pytest.fixture(scope="module")
 def model_and_data():
     keras.utils.set_random_seed(1)
@@ -57,7 +68,7 @@ def test_unsupported_norm_rejected(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_eps_ball_and_box(name, norm, model_and_data):
     model, x, y = model_and_data
-    attack = make_attack(name, norm)
+    attack = shared_attack(name, norm)
     x_adv = attack(model, x, y).numpy()
     assert x_adv.shape == x.shape and x_adv.dtype == np.float32
     assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
@@ -110,7 +121,7 @@ def test_no_retracing_across_batches(name, model_and_data):
 @pytest.mark.parametrize("name", NAMES)
 def test_no_gradient_flows_out(name, model_and_data):
     model, x, y = model_and_data
-    attack = make_attack(name)
+    attack = shared_attack(name)
     xt = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(xt)
@@ -164,7 +175,7 @@ def test_float32_gradients_under_mixed_precision(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_bad_inputs_raise(name, model_and_data):
     model, x, y = model_and_data
-    attack = make_attack(name)
+    attack = shared_attack(name)
     bad = x.copy()
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

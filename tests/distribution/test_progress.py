@@ -48,6 +48,7 @@ class Recorder(tfadv.schedules.Schedule):
         return {}
 
 
+@pytest.mark.slow  # with two replicas and mixed precision in test_method_registry.py
 @pytest.mark.parametrize("name", METHOD_NAMES)
 def test_steps_per_execution_two_trains_every_method_with_exact_progress(name):
     x, y = _tiny.data(16)

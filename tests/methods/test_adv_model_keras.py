@@ -76,7 +76,7 @@ def data(n=48, seed=0):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_every_variant_trains_saves_and_reloads(method, tmp_path):
+def test_every_variant_trains_and_round_trips_its_config(method):
     x, y = data()
     model = METHODS[method](functional())
     model.compile(optimizer="adam")
@@ -94,15 +94,13 @@ def test_every_variant_trains_saves_and_reloads(method, tmp_path):
     for name in model.extra_metrics:
         assert name in history.history
 
-    path = str(tmp_path / "model.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    assert type(loaded) is type(model)
-    config, loaded_config = model.get_config(), loaded.get_config()
-    config.pop("classifier"), loaded_config.pop("classifier")
-    assert loaded_config == config  # attacks, schedules and method settings round-trip
-    np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), atol=1e-6)
-    loaded.fit(x[:16], y[:16], batch_size=16, epochs=1, verbose=0)  # compiled on load, trains on
+    # The variant's settings survive serialisation (saving, reloading and training on a reloaded
+    # model are run for every registered method in test_method_registry.py).
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    assert type(restored) is type(model)
+    config, restored_config = model.get_config(), restored.get_config()
+    config.pop("classifier"), restored_config.pop("classifier")
+    assert restored_config == config
 
 
 def test_subclassed_classifier_saves_inside_adv_model(tmp_path):

@@ -3,12 +3,13 @@
 Parametrised by the registry: a new method file is enrolled here with no edit. Each method is
 built by `from_knobs` at a 2-step budget and trained on Sequential, Functional and subclassed
 classifiers, then saved and reloaded as `.keras` with `safe_mode=True` and trained on; resumed with
-`BackupAndRestore`; trained under `MirroredStrategy` on two logical CPUs and under both mixed
-precision policies.
+`BackupAndRestore`; trained under `MirroredStrategy` on two logical CPUs with a mixed precision
+policy and two steps per execution.
 
 The default tier pairs each method with one model kind and one precision policy, rotating through
 them in registry order (so every kind and policy is exercised by several methods, and a new method
-takes the next one); `pytest -m slow` runs the remaining pairs of the full product.
+takes the next one); `pytest -m slow` runs the remaining pairs of the full product, and
+`MirroredStrategy` and each policy one at a time.
 """
 
 import keras
@@ -151,13 +152,38 @@ def test_backup_and_restore_resumes_the_schedule(name, tmp_path):
     assert float(resumed.epoch_progress.numpy()) == pytest.approx(1.5)
 
 
+POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
+def two_replicas():
+    return tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
+
+
+@pytest.mark.parametrize("name, policy", rotated(METHOD_NAMES, POLICIES))
+def test_every_method_scales_out_mirrored_mixed_precision_several_steps_per_execution(name, policy):
+    # What a multi-GPU or TPU run does at once: two replicas, a mixed precision policy (rotated in
+    # registry order; the full product is below, in the slow tier) and two steps per execution.
+    keras.config.set_dtype_policy(policy)
+    x, y = data(32)
+    with two_replicas().scope():
+        model = build(name)
+        model.compile(optimizer=keras.optimizers.SGD(0.05), steps_per_execution=2)
+    if policy == "mixed_float16":
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert 0.0 <= history.history["clean_accuracy"][-1] <= 1.0
+    # 4 batches per epoch, 2 per execution: the last batch of epoch 1 is at 1 + 3/4.
+    assert float(model.epoch_progress.numpy()) == 1.75
+
+
+@pytest.mark.slow  # one by one: test_every_method_scales_out_... runs them together
 @pytest.mark.parametrize("name", METHOD_NAMES)
 def test_mirrored_strategy_trains_and_aggregates_metrics(name):
     x, y = data(32)
-    strategy = tf.distribute.MirroredStrategy(
-        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
-    )
-    with strategy.scope():
+    with two_replicas().scope():
         model = build(name)
         model.compile(optimizer=keras.optimizers.SGD(0.05))
     history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
@@ -165,7 +191,9 @@ def test_mirrored_strategy_trains_and_aggregates_metrics(name):
     assert 0.0 <= history.history["clean_accuracy"][0] <= 1.0
 
 
-@pytest.mark.parametrize("name, policy", rotated(METHOD_NAMES, ("mixed_float16", "mixed_bfloat16")))
+@pytest.mark.slow  # one by one: test_every_method_scales_out_... runs them together
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("name", METHOD_NAMES)
 def test_mixed_precision_trains_with_finite_loss(name, policy):
     keras.config.set_dtype_policy(policy)
     x, y = data(32)

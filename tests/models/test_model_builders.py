@@ -67,7 +67,17 @@ PARAMETER_COUNTS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(PARAMETER_COUNTS))
+# Building the largest reference models takes seconds each: the slow tier (`-m slow`).
+LARGE = ("resnet56", "resnet110", "wrn28_10", "wrn34_10")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n in LARGE else n
+        for n in sorted(PARAMETER_COUNTS)
+    ],
+)
 def test_parameter_counts(name):
     builder, kwargs, input_shape, trainable, total = PARAMETER_COUNTS[name]
     model = builder(**kwargs)

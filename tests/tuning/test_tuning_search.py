@@ -205,7 +205,10 @@ def test_grid_search_resumes_from_a_folder_saved_without_its_position(digits, tm
     ]
 
 
-@pytest.mark.parametrize("checkpoint, progress", [("best", None), ("last", 1.5)])
+@pytest.mark.parametrize(
+    "checkpoint, progress",
+    [("best", None), pytest.param("last", 1.5, marks=pytest.mark.slow)],
+)
 def test_checkpoint_keeps_the_best_or_the_last_epoch(digits, tmp_path, checkpoint, progress):
     hypermodel = tiny_hypermodel(knobs={"eps": 0.1}, checkpoint=checkpoint)
     tuner = run_search(digits, tmp_path, hypermodel=hypermodel, max_trials=1, epochs=2)
