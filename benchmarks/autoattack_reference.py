@@ -114,7 +114,7 @@ def run_reference(net, x, y, batch_size, seed, device="cpu", steps=None, fra31=F
     `fra31=True` is fra31/auto-attack's standard version exactly: 100 iterations unless `steps` says
     otherwise, and Square with `resc_schedule=False` (fra31's `autoattack.py`), where torchattacks'
     `AutoAttack` keeps Square's default `resc_schedule=True` (the p-schedule of 10,000 queries
-    squeezed into 5,000: a 28x28 window side of 1 instead of 3 in the last 1,000 queries).
+    squeezed into 5,000: a 28x28 window side of 1 instead of 2 in the last 1,000 queries).
     """
     if fra31 and steps is None:
         steps = 100

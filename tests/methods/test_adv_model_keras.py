@@ -112,6 +112,8 @@ def test_subclassed_classifier_saves_inside_adv_model(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     assert loaded.eval_attack.get_config() == model.eval_attack.get_config()
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    history = loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)  # compiled on load, trains on
+    assert np.isfinite(history.history["loss"][0])
 
 
 def test_tf_data_eval_attack_and_compiled_metrics():

@@ -130,3 +130,18 @@ def test_errors_name_the_argument():
         tfadv.methods.AWP(pgdat(small_net()), gamma=-1)
     with pytest.raises(ValueError, match="Received: eps_schedule="):
         tfadv.methods.AWP(pgdat(small_net()), eps_schedule=tfadv.schedules.Constant(0.1))
+
+
+def test_reloaded_awp_trains_on(tmp_path):
+    # AWP wraps another method: its reload (wrapper, inner method, compiled optimizer) trains on.
+    x, y = data()
+    model = tfadv.methods.AWP(pgdat(small_net()), gamma=5e-3)
+    model.compile(optimizer="sgd")
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "awp.keras")
+    loaded = keras.saving.load_model(tmp_path / "awp.keras", safe_mode=True)
+    assert type(loaded.method) is tfadv.methods.PGDAT and loaded.gamma == model.gamma
+    before = [w.copy() for w in loaded.classifier.get_weights()]
+    history = loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, loaded.classifier.get_weights()))

@@ -125,7 +125,21 @@ def test_every_method_trains_saves_and_reloads_on_every_model_kind(name, kind, t
     config.pop("classifier"), loaded_config.pop("classifier")
     assert loaded_config == config  # attacks, schedules and method settings round-trip
     np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), atol=1e-6)
-    loaded.fit(x[:16], y[:16], batch_size=16, epochs=1, verbose=0)  # compiled on load, trains on
+    assert loaded.compiled  # and with the same optimizer (training on: below, in the slow tier)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+
+
+@pytest.mark.slow  # one reload trains on in the default tier: test_adv_model_keras.py, test_awp.py
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_every_method_trains_on_after_reload(name, tmp_path):
+    x, y = data(16)
+    model = build(name)
+    model.compile(optimizer="adam")
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    history = loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
 
 
 @pytest.mark.parametrize("name", METHOD_NAMES)

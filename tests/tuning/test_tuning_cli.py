@@ -33,7 +33,7 @@ def write(tmp_path, config):
     return str(path)
 
 
-def test_tune_cli_runs_saves_and_resumes(tmp_path, capsys):
+def test_tune_cli_runs_and_saves(tmp_path, capsys):
     config = write(tmp_path, {**TINY, "directory": str(tmp_path / "out"), "project_name": "p"})
     assert main(["tune", config]) == 0
     printed = capsys.readouterr().out
@@ -48,9 +48,14 @@ def test_tune_cli_runs_saves_and_resumes(tmp_path, capsys):
     classifier = keras.saving.load_model(project / "best" / "classifier.keras", safe_mode=True)
     assert classifier.output_shape == (None, 10)
 
+
+@pytest.mark.slow  # a second search (the first one runs above)
+def test_tune_cli_resumes_with_one_more_trial(tmp_path, capsys):
+    config = write(tmp_path, {**TINY, "directory": str(tmp_path / "out"), "project_name": "p"})
+    assert main(["tune", config]) == 0
     # The same command with one more trial resumes: trial 0 is kept, the grid's next point runs.
     assert main(["tune", config, "--max-trials", "2"]) == 0
-    result = json.loads((project / "result.json").read_text())
+    result = json.loads((tmp_path / "out" / "p" / "result.json").read_text())
     assert sorted(t["eps"] for t in result["trials"]) == [0.1, 0.2]
 
 
