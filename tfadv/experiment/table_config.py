@@ -48,19 +48,23 @@ def first_order_evaluations(eps=0.3, l2_eps=2.0):
     }
 
 
-def budget(*, epochs=3, train_limit=2000, test_limit=100, **fields):
+def budget(*, epochs=3, train_limit=2000, test_limit=100, eps=0.3, **fields):
     """A reduced `common` budget for a table on a 2-core CPU, every field overridable.
 
     `epochs` epochs on the first `train_limit` training digits (200 held out for the per-epoch
     validation PGD), the epsilon ramped over the first epoch, the final report under the
     `"standard"` protocol (AutoAttack's) on the first `test_limit` test digits without its sanity
-    checks, and no PGD-100 line, export or per-run plot. `fields` (nested dicts) are merged over.
+    checks, and no PGD-100 line, export or per-run plot. The training attack and the report use
+    the radius `eps` (`--config.common.attack.eps` and `--config.common.evaluation.eps`; a row's
+    own `attack.eps` override wins). `fields` (nested dicts) are merged over.
     """
     common = {
         "epochs": epochs,
         "data": {"train_limit": train_limit, "validation_size": 200},
+        "attack": {"eps": eps},
         "eps_schedule": {"ramp_epochs": 1.0},
         "evaluation": {
+            "eps": eps,
             "protocol": "standard",
             "limit": test_limit,
             "checks": False,
