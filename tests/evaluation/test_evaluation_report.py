@@ -125,7 +125,9 @@ def _masked(kind, model):
     return keras.Sequential([keras.Input((28, 28, 1)), model, keras.layers.Rescaling(1000.0)])
 
 
-@pytest.mark.parametrize("kind", ["rounding", "saturated"])
+@pytest.mark.parametrize(
+    "kind", [pytest.param("rounding", marks=pytest.mark.slow), "saturated"]
+)  # one masking in the default tier, both with -m slow
 def test_gradient_masked_model_is_flagged(trained_cnn, kind):
     model, x, y = trained_cnn
     masked = _masked(kind, model)

@@ -105,7 +105,7 @@ def keras_logits(model, x):
 
 # The larger zoo members repeat the layer types of the ones above (conv, batch norm, pooling,
 # residual adds, dense): the slow tier (`-m slow`).
-SLOW_BUILDERS = ("madry_cnn", "preact_resnet18", "vgg11")
+SLOW_BUILDERS = ("madry_cnn", "preact_resnet18", "vgg11", "small_cnn", "wide_resnet")
 
 
 @pytest.mark.parametrize(

@@ -280,6 +280,7 @@ def test_mirrored_strategy_step_matches_one_device():
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.slow  # every method under a mixed policy: test_method_registry.py
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 @pytest.mark.parametrize("method", ["MAT-max"])
 def test_mixed_precision_trains_with_finite_loss(policy, method):

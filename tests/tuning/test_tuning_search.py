@@ -64,7 +64,8 @@ def run_search(digits, directory, kind="random", hypermodel=None, **kwargs):
         pytest.param(
             "hyperband", keras_tuner.Hyperband, {"epochs": 2, "factor": 2}, marks=pytest.mark.slow
         ),
-        ("grid", keras_tuner.GridSearch, {}),
+        # The grid search (and its resume) also runs, end to end, in test_tuning_cli.py.
+        pytest.param("grid", keras_tuner.GridSearch, {}, marks=pytest.mark.slow),
     ],
 )
 def test_each_tuner_runs_a_tiny_search(digits, tmp_path, kind, keras_class, extra):
