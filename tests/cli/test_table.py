@@ -37,14 +37,15 @@ def test_table_config_parses_and_validates(path):
         config = entry["config"]
         assert config.workdir == os.path.join(table.workdir, entry["key"])
         assert config.evaluation.protocol == "standard" and config.evaluation.eps == 0.3
-        assert config.epochs == table.common.epochs
+        own = [o for o in entry["overrides"] if o.startswith("epochs=")]  # a row's own epochs
+        assert config.epochs == (int(own[0].split("=")[1]) if own else table.common.epochs)
     text = open(os.path.join(ROOT, path), encoding="utf-8").read()
     assert f"tfadv table --config {path}" in text  # the docstring gives the command
-    full = _full_budget_arguments(
+    config_arg, full = _full_budget_arguments(
         ast.get_docstring(ast.parse(text)), path
     )  # and the full-budget one, which must parse
-    _, full_rows = table_lib.load(os.path.join(ROOT, path), full)
-    assert full_rows[0]["config"].epochs > table.common.epochs
+    _, full_rows = table_lib.load(os.path.join(ROOT, config_arg), full)
+    assert full_rows[0]["config"].epochs > rows[0]["config"].epochs
     assert full_rows[0]["config"].evaluation.limit == 5000
     _, smoke_rows = table_lib.load(os.path.join(ROOT, path), smoke=True)
     for entry in smoke_rows:
@@ -53,11 +54,12 @@ def test_table_config_parses_and_validates(path):
 
 
 def _full_budget_arguments(text, path):
-    """The overrides of the docstring's "Full budget" command (a backslash-continued line)."""
+    """The docstring's "Full budget" command (a backslash-continued line): its `--config` value
+    (the path, with the file's argument after a colon where it takes one) and its overrides."""
     block = text.split("Full budget", 1)[1].split("\n\n", 2)[1]
     words = shlex.split(block.replace("\\\n", " "))
-    assert words[:4] == ["tfadv", "table", "--config", path]
-    return words[4:]
+    assert words[:3] == ["tfadv", "table", "--config"] and words[3].split(":")[0] == path
+    return words[3], words[4:]
 
 
 def _write_table(tmp_path, rows, extra=""):
@@ -100,7 +102,8 @@ def test_common_row_overrides_and_smoke_merge_in_order(tmp_path):
     _, rows = table_lib.load(path, ["--config.common.epochs=5"], smoke=True)
     a, b = (entry["config"] for entry in rows)
     assert a.epochs == 1 and a.evaluation.limit == config_lib.SMOKE["evaluation"]["limit"]
-    assert (b.epochs, b.data.train_limit) == (3, 4)  # and over --smoke
+    assert b.data.train_limit == 4  # and over --smoke, except a row's epochs: one in a smoke run
+    assert b.epochs == 1
     assert a.workdir == str(tmp_path / "out_smoke" / "a")
 
 
@@ -168,6 +171,26 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["table", "--config", path, "--config.common.data.test_limit=3"]) == 2
     error = capsys.readouterr().err.strip()
     assert "table config has no config field 'test_limit'" in error and "\n" not in error
+    # a table file's own argument (after the colon), refused by its get_config(): one line
+    awp_table = os.path.join(ROOT, "recipes", "tables", "awp_mart_ema.py")
+    assert main(["table", "--config", awp_table + ":x"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith("Received: awp_epochs='x'") and "\n" not in error
+    assert "Traceback" not in error
+
+
+def test_awp_table_gives_the_rows_equal_wall_time():
+    """AWP's row trains N epochs, the others round(4N/3) (AWP costs 4/3 of TRADES per epoch);
+    the epochs come from the file's argument, so --config.common.epochs is refused, not ignored."""
+    path = os.path.join(ROOT, "recipes", "tables", "awp_mart_ema.py")
+    for argument, awp, others in (("", 3, 4), (":15", 15, 20), (":1", 1, 1)):
+        _, rows = table_lib.load(path + argument)
+        epochs = {entry["key"]: entry["config"].epochs for entry in rows}
+        assert epochs == {"trades": others, "awp_trades": awp, "mart": others, "trades_ema": others}
+    with pytest.raises(ValueError, match="no config field 'epochs'"):
+        table_lib.load(path, ["--config.common.epochs=20"])
+    with pytest.raises(ValueError, match="Received: awp_epochs='0'"):
+        table_lib.load(path + ":0")
 
 
 def _fake_finished_row(entry, clean, robust, variant="default"):

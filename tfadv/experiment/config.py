@@ -87,7 +87,10 @@ def parse(config_path=None, overrides=(), *, smoke=False, kind="recipe", fields_
         rest = values(argv, known_only=False)
         config = holder.value
     except flags.Error as error:
-        raise ValueError(f"{error}") from None
+        message = str(error).strip()
+        if "Traceback" in message:  # the config file's get_config() raised: keep its last line
+            message = f"--config {path}: {message.splitlines()[-1]}"
+        raise ValueError(message) from None
     except (AttributeError, KeyError) as error:
         field = str(error).strip("\"'")
         culprits = [arg for arg in overrides if f".{field}" in arg.split("=", 1)[0]]

@@ -104,7 +104,10 @@ def _check_table(table):
 
 
 def _row_config(table, entry, recipes, workdir, smoke):
-    """The row's experiment config: recipe < common < row overrides (< smoke, then the row's)."""
+    """The row's experiment config: recipe < common < row overrides (< smoke, then the row's).
+
+    Under `--smoke` a row's own `epochs` is capped at the smoke's one epoch as well.
+    """
     name = f"Row {entry['key']!r} ({entry['recipe']})"
     path = os.path.join(recipes, entry["recipe"])
     if not os.path.isfile(path):
@@ -122,6 +125,7 @@ def _row_config(table, entry, recipes, workdir, smoke):
             _merge(config, config.smoke.to_dict(), "the recipe's smoke.")
             _merge(config, table.smoke.to_dict(), "smoke.")
             _merge(config, _nest(values), "")
+            config.epochs = min(config.epochs, config_lib.SMOKE["epochs"])  # seconds, always
         config.workdir = os.path.join(workdir, entry["key"])
         check_config(config)
     except (ValueError, TypeError, KeyError, AttributeError) as error:
