@@ -33,6 +33,7 @@ INSTALL_REQUIRES = [
     "tf2onnx>=1.17",
     "onnx>=1.14",
     "onnxruntime>=1.18",
+    "matplotlib>=3.8",  # tfadv train's robust-accuracy-per-epoch plot, sweep and table figures
 ]
 
 setup(
@@ -47,12 +48,11 @@ setup(
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "matplotlib>=3.8"],
-        "plot": ["matplotlib>=3.8"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6"],
+        "plot": ["matplotlib>=3.8"],  # a default dependency now; kept for `pip install tfadv[plot]`
         "bench": [
             "adversarial-robustness-toolbox>=1.20",
             "multiprocess",
-            "matplotlib>=3.8",
             # benchmarks/autoattack_parity.py: the reference AutoAttack in PyTorch.
             "torch>=2.1",
             "torchattacks>=3.5",

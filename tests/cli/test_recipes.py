@@ -49,7 +49,7 @@ def test_default_recipe_is_the_main_job():
     recipe, _ = parse(os.path.join(ROOT, "recipes", "mnist", "default.py"))
     default, _ = parse(None)
     assert recipe.to_dict() == default.to_dict()
-    assert (default.method.name, default.model.name, default.epochs) == ("pgdat", "compact_cnn", 20)
+    assert (default.method.name, default.model.name, default.epochs) == ("pgdat", "compact_cnn", 12)
     assert (default.attack.eps, default.attack.steps, default.batch_size) == (0.3, 10, 64)
     budget = check_config(default)["budget"]
     assert budget.step_size == pytest.approx(0.075)
@@ -73,9 +73,11 @@ def _smoke_args(recipe, workdir, export):
 def test_default_recipe_smoke_run_writes_the_folder(tmp_path, capsys):
     """The CI run of the main job: one folder with everything the run produced."""
     out = tmp_path / "run"
-    assert main(_smoke_args("recipes/mnist/default.py", out, export=True)) == 0
+    pgd_line = ["--config.evaluation.pgd_steps=3"]  # the optional PGD-N line (off by default)
+    assert main(_smoke_args("recipes/mnist/default.py", out, export=True) + pgd_line) == 0
     printed = capsys.readouterr().out
     assert "Robustness report: protocol 'quick'" in printed and "PGD" in printed
+    assert "hand-written loop's number: PGD (3 steps" in printed
     for name in (
         "config.json",
         "train.log",
@@ -97,6 +99,7 @@ def test_default_recipe_smoke_run_writes_the_folder(tmp_path, capsys):
     report = summary["report"]
     assert 0.0 <= report["robust_accuracy"] <= report["clean_accuracy"] <= 1.0
     assert summary["best_epoch"] == 1 and summary["epochs"] == 1
+    assert summary["pgd"]["attacks"][0]["config"]["steps"] == 3
     rows = (out / "per_example.csv").read_text().splitlines()
     assert len(rows) == 1 + report["n_examples"]
     robust = sum(int(row.split(",")[4]) for row in rows[1:])
