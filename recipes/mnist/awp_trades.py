@@ -5,7 +5,7 @@ weights are moved by gamma (5e-3, the reference TRADES-AWP value) times their no
 higher adversarial loss, the gradient is taken there, and the unperturbed weights are updated.
 
 Everything else is the main job's (`recipes/mnist/default.py`): `compact_cnn`, PGD budget eps 0.3 /
-10 steps / step 0.075 with a 3-epoch epsilon ramp, Adam 1e-3 with cosine decay, 12 epochs, batch
+10 steps / step 0.075 with a 4-epoch epsilon ramp, Adam 1e-3 with cosine decay, 15 epochs, batch
 64, the epoch kept by validation PGD-10 accuracy, "quick" protocol on the test digits.
 
 Command (from the repository root):

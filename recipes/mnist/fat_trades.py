@@ -3,7 +3,7 @@
 TRADES' loss (beta 1.0) on early-stopped KL-PGD examples (tau 1).
 
 Everything else is the main job's (`recipes/mnist/default.py`): `compact_cnn`, PGD budget eps 0.3 /
-10 steps / step 0.075 with a 3-epoch epsilon ramp, Adam 1e-3 with cosine decay, 12 epochs, batch
+10 steps / step 0.075 with a 4-epoch epsilon ramp, Adam 1e-3 with cosine decay, 15 epochs, batch
 64, the epoch kept by validation PGD-10 accuracy, "quick" protocol on the test digits.
 
 Command (from the repository root):

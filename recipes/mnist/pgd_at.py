@@ -3,8 +3,8 @@
 PGD adversarial training: the loss is the cross-entropy on PGD examples only. The main job's
 (`recipes/mnist/default.py`) `compact_cnn`, PGD budget eps 0.3 / 10 steps / step 0.075, Adam 1e-3
 with cosine decay, batch 64, the epoch kept by validation PGD-10 accuracy, with 20 epochs (the
-epsilon ramped over the first 5) instead of 12, and a PGD-100 line (step 0.01) after the "quick"
-protocol for comparison with hand-written loops.
+epsilon ramped over the first 5) instead of 15 (ramped over 4), and a PGD-100 line (step 0.01)
+after the "quick" protocol for comparison with hand-written loops.
 
 Command (from the repository root):
 

@@ -6,7 +6,7 @@ The six MNIST recipes (`mnist/pgd_at.py`, `trades.py` (beta 1), `fat.py` (tau 1)
 eps 0.3) and under the slides' attacks: l-inf FGSM, PGD-20 and C&W-inf (PGD-30 on the CW margin);
 with the training attack's gradient evaluations per example per epoch (FAT's saved
 back-propagations) and the wall time of training and evaluation. GAIRAT and GAIR-FAT reweight from
-epoch 2 (`begin_epoch=1`) at every budget here; their recipes start at epoch 7 of 12.
+epoch 2 (`begin_epoch=1`) at every budget here; their recipes start at epoch 8 of 15.
 
 Reduced budget (the default; six rows): 2 epochs on the first 2,000 training digits (200 more held
 out for validation), epsilon ramped over the first epoch, evaluation on the first 100 test digits:

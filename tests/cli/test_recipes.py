@@ -49,7 +49,7 @@ def test_default_recipe_is_the_main_job():
     recipe, _ = parse(os.path.join(ROOT, "recipes", "mnist", "default.py"))
     default, _ = parse(None)
     assert recipe.to_dict() == default.to_dict()
-    assert (default.method.name, default.model.name, default.epochs) == ("pgdat", "compact_cnn", 12)
+    assert (default.method.name, default.model.name, default.epochs) == ("pgdat", "compact_cnn", 15)
     assert (default.attack.eps, default.attack.steps, default.batch_size) == (0.3, 10, 64)
     budget = check_config(default)["budget"]
     assert budget.step_size == pytest.approx(0.075)

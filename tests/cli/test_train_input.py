@@ -83,12 +83,12 @@ def test_other_config_is_refused_naming_the_fields(capsys, tmp_path):
         capsys,
         ["--config", TRADES, f"--config.workdir={out}", "--config.method.knobs.beta=6"],
     )
-    assert "epochs: 3 -> 12" in err and "method.knobs.beta: 1.0 -> 6.0" in err
+    assert "epochs: 3 -> 15" in err and "method.knobs.beta: 1.0 -> 6.0" in err
     assert "--overwrite" in err
     config, _ = parse(TRADES, [f"--config.workdir={out}"])
     workdir.prepare(config, overwrite=True)
     assert not (out / "checkpoints" / "state.json").exists()
-    assert json.loads((out / "config.json").read_text())["epochs"] == 12
+    assert json.loads((out / "config.json").read_text())["epochs"] == 15
 
 
 def test_corrupted_or_mismatched_init_model(capsys, tmp_path):
