@@ -143,3 +143,27 @@ def test_epoch_batches_resume_with_the_uninterrupted_order():
     assert full[:3] != full[3:6]
     for images, labels in build.epoch_batches(x, y, 4, 3, 0, 1)[0]:
         np.testing.assert_array_equal(images.numpy()[:, 0], labels.numpy())
+
+
+def test_epoch_batches_augment_resumes_with_the_uninterrupted_crops():
+    """`data.augment`: batch b of epoch e gets the same random shifts whatever epoch a run began."""
+    x = np.random.default_rng(0).uniform(size=(10, 8, 8, 1)).astype("float32")
+    y = np.arange(10, dtype="int32")
+    options = {"padding": 2, "flip": False}
+
+    def batches(first):
+        dataset, _ = build.epoch_batches(x, y, 4, 3, first, 3, augment=options)
+        return list(dataset.as_numpy_iterator())
+
+    full, resumed = batches(0), batches(1)
+    assert len(resumed) == 6
+    for (xa, ya), (xb, yb) in zip(full[3:], resumed, strict=True):
+        np.testing.assert_array_equal(ya, yb)
+        np.testing.assert_array_equal(xa, xb)
+    # Augmented: not the raw digits, and a new draw for the same examples in another epoch.
+    images, labels = full[0]
+    assert not np.array_equal(images, x[labels])
+    firsts = [np.concatenate([b[0] for b in full[3 * e : 3 * e + 3]]) for e in range(3)]
+    orders = [np.concatenate([b[1] for b in full[3 * e : 3 * e + 3]]) for e in range(3)]
+    by_example = [f[np.argsort(o)] for f, o in zip(firsts, orders, strict=True)]
+    assert not np.array_equal(by_example[0], by_example[1])

@@ -31,6 +31,9 @@ def test_load_numpy_errors(kwargs, message):
         ({"batch_size": 0}, "batch_size=0"),
         ({"batch_size": -5}, "batch_size=-5"),
         ({"name": "cifar10", "validation_size": 50_000}, "validation_size=50000"),
+        ({"augment": {"padding": -1}}, "padding=-1"),
+        ({"augment": {"pad_mode": "wrap"}}, "pad_mode='wrap'"),
+        ({"augment": {"shift": 2}}, "unknown: ['shift']"),
     ],
 )
 def test_load_errors(kwargs, message):
@@ -60,6 +63,7 @@ def test_validation_size_bound_names_the_training_size():
         ({"batch_size": "64"}, "batch_size='64'"),
         ({"shuffle": "yes"}, "shuffle='yes'"),
         ({"augment": 1}, "augment=1"),
+        ({"augment": {"flip": "no"}}, "flip='no'"),
         ({"repeat": None}, "repeat=None"),
     ],
 )

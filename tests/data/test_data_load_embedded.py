@@ -169,3 +169,19 @@ def test_augment_changes_train_images():
     # Reproducible for a given seed.
     again = tfadv.data.load(split="train", batch_size=50, limit=50, shuffle=False, augment=True)
     np.testing.assert_array_equal(next(iter(again))[0].numpy(), x2.numpy())
+
+
+def test_augment_options_shift_without_flip():
+    """`augment={"padding": 2, "flip": False}`: every image is its digit shifted by at most 2 pixels."""
+    plain = tfadv.data.load(split="train", batch_size=50, limit=50, shuffle=False)
+    shifted = tfadv.data.load(
+        split="train", batch_size=50, limit=50, shuffle=False, augment={"padding": 2, "flip": False}
+    )
+    (x1, _), (x2, _) = next(iter(plain)), next(iter(shifted))
+    x1, x2 = x1.numpy()[..., 0], x2.numpy()[..., 0]
+    assert not np.array_equal(x1, x2)
+    padded = np.pad(x1, [(0, 0), (2, 2), (2, 2)])
+    for original, augmented in zip(padded, x2):
+        crops = [original[r : r + 28, c : c + 28] for r in range(5) for c in range(5)]
+        # A shift, never a mirror image: some crop of the zero-padded digit equals it exactly.
+        assert any(np.array_equal(crop, augmented) for crop in crops)

@@ -70,6 +70,19 @@ def test_multi_worker_epochs_visit_the_examples_in_fit_order():
     assert not np.array_equal(distributed._epoch((x, y), 7, 0)[1], got_y)
 
 
+def test_multi_worker_epochs_augment_as_fit_does():
+    """With `data.augment`, the multi-worker loop trains on the crops `fit`'s batches get."""
+    x = np.random.default_rng(0).uniform(size=(10, 8, 8, 1)).astype("float32")
+    y = np.arange(10, dtype="int32")
+    options = {"padding": 2, "flip": False}
+    got_x, got_y = distributed._epoch((x, y), 7, 2, options, batch_size=4)
+    batches, _ = build.epoch_batches(x, y, 4, 7, 2, 3, augment=options)
+    want = list(batches.as_numpy_iterator())
+    np.testing.assert_array_equal(got_y, np.concatenate([b[1] for b in want]))
+    np.testing.assert_array_equal(got_x, np.concatenate([b[0] for b in want]))
+    assert not np.array_equal(got_x, x[got_y])  # y indexes x: these are shifted digits
+
+
 @pytest.mark.slow
 def test_multi_worker_loop_logs_what_fit_logs_on_two_replicas():
     """The loop that replaces `fit` under MultiWorkerMirroredStrategy, run under MirroredStrategy."""

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tfadv.utils.validation import check_choice, check_number
 
-_PAD_MODES = ("constant", "reflect", "symmetric")
+PAD_MODES = ("constant", "reflect", "symmetric")
 
 
 def _is_seed_pair(seed):
@@ -59,7 +59,7 @@ def random_crop_flip(image, label=None, *, padding=4, flip=True, seed=None, pad_
     ```
     """
     padding = check_number("padding", padding, minimum=0, integer=True)
-    check_choice("pad_mode", pad_mode, _PAD_MODES)
+    check_choice("pad_mode", pad_mode, PAD_MODES)
     if not isinstance(flip, bool):
         raise TypeError(f"`flip` must be a bool. Received: flip={flip!r}")
     image = tf.convert_to_tensor(image)

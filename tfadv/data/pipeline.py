@@ -3,8 +3,8 @@
 import tensorflow as tf
 
 from tfadv.data import _catalog
-from tfadv.data.augment import random_crop_flip
-from tfadv.utils.validation import check_number
+from tfadv.data.augment import PAD_MODES, random_crop_flip
+from tfadv.utils.validation import check_choice, check_number
 
 
 def load(
@@ -47,9 +47,12 @@ def load(
         shuffle: whether to shuffle the examples (again at every epoch). `None` (the default)
             shuffles the `"train"` split only. The buffer holds the whole split (up to 60,000
             examples, kept as uint8).
-        augment: whether to apply `tfadv.data.random_crop_flip` (zero padding 4, random crop,
-            random horizontal flip) to the `"train"` split; other splits are never augmented.
-            Meant for CIFAR/SVHN-style images; flips do not suit digits. Defaults to `False`.
+        augment: `False`, `True` or a dict. `True` applies `tfadv.data.random_crop_flip` with its
+            defaults (zero padding 4, random crop, random horizontal flip: CIFAR/SVHN-style
+            images) to the `"train"` split; a dict gives its `padding`, `flip` and `pad_mode`
+            instead, e.g. `{"padding": 2, "flip": False}`: random shifts of up to 2 pixels,
+            no flips (flips do not suit digits). Other splits are never augmented. Defaults to
+            `False`.
         validation_size: the number of training examples held out as the `"validation"` split,
             an integer >= 0 and smaller than the training set. `0` means no validation split.
             Defaults to `1000`.
@@ -78,14 +81,15 @@ def load(
     model.fit(train, validation_data=val, epochs=5)
 
     cifar = tfadv.data.load("cifar10", split="train", augment=True, download=True)
+    shifted = tfadv.data.load("embedded_mnist", augment={"padding": 2, "flip": False})
     ```
     """
     validation_size, seed, limit = _catalog.check_arguments(
         name, split, validation_size, seed, limit
     )
     batch_size = check_number("batch_size", batch_size, minimum=1, integer=True)
+    augment_options = _check_augment(augment)
     for flag_name, flag in (
-        ("augment", augment),
         ("download", download),
         ("drop_remainder", drop_remainder),
         ("repeat", repeat),
@@ -124,8 +128,13 @@ def load(
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(_to_float, num_parallel_calls=tf.data.AUTOTUNE)
-    if augment and split == "train":
+    if augment_options is not None and split == "train":
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+        def _augment(batch, seed):
+            image, label = batch
+            return random_crop_flip(image, label, seed=seed, **augment_options)
+
         ds = tf.data.Dataset.zip((ds, seeds)).map(_augment, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -134,6 +143,30 @@ def _to_float(image, label):
     return tf.cast(image, tf.float32) / 255.0, tf.cast(label, tf.int32)
 
 
-def _augment(batch, seed):
-    image, label = batch
-    return random_crop_flip(image, label, seed=seed)
+_AUGMENT_OPTIONS = ("padding", "flip", "pad_mode")
+
+
+def _check_augment(augment):
+    """`augment` as the keyword arguments of `random_crop_flip`, or `None` for no augmentation."""
+    if isinstance(augment, bool):
+        return {} if augment else None
+    if not isinstance(augment, dict):
+        raise TypeError(
+            "`augment` must be a bool or a dict of tfadv.data.random_crop_flip arguments "
+            f"{list(_AUGMENT_OPTIONS)}. Received: augment={augment!r}"
+        )
+    unknown = sorted(set(augment) - set(_AUGMENT_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"`augment` takes only {list(_AUGMENT_OPTIONS)}. Received: augment={augment!r} "
+            f"(unknown: {unknown})"
+        )
+    options = dict(augment)
+    # The values are checked now rather than inside the first `Dataset.map`.
+    if "padding" in options:
+        options["padding"] = check_number("padding", options["padding"], minimum=0, integer=True)
+    if "pad_mode" in options:
+        check_choice("pad_mode", options["pad_mode"], PAD_MODES)
+    if not isinstance(options.get("flip", True), bool):
+        raise TypeError(f"`flip` must be a bool. Received: flip={options['flip']!r}")
+    return options

@@ -9,7 +9,8 @@ import numpy as np
 def load_data(config):
     """Returns `{"train": ..., "validation": (x, y) or None, "test": (x, y), "shape", "classes"}`.
 
-    `"train"` is `(x, y)` NumPy arrays, or a `tf.data.Dataset` when `data.augment` is set.
+    Every split is `(x, y)` NumPy arrays; `data.augment` acts on the training batches
+    (`epoch_batches`).
     """
     import tfadv
 
@@ -27,28 +28,36 @@ def load_data(config):
     test = tfadv.data.load_numpy(data.name, "test", limit=limit, **common)
     result = {"train": train, "validation": validation, "test": test}
     result["train_size"] = len(train[0])
-    if data.augment:
-        result["train"] = tfadv.data.load(
-            data.name,
-            "train",
-            batch_size=config.batch_size,
-            augment=True,
-            limit=data.train_limit,
-            download=data.download,
-            **common,
-        )
     result["shape"] = train[0].shape[1:]
     result["classes"] = int(max(train[1].max(), test[1].max()) + 1)
     return result
 
 
-def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
+def augment_options(config):
+    """`tfadv.data.random_crop_flip`'s arguments from `config.data`, or `None` without `augment`."""
+    data = config.data
+    if not data.augment:
+        return None
+    return {"padding": data.augment_padding, "flip": data.augment_flip}
+
+
+def augment_key(seed, epoch, batch=0):
+    """The stateless key of the augmentation of batch `batch` of epoch `epoch`."""
+    import tensorflow as tf
+
+    fold_in = tf.random.experimental.stateless_fold_in
+    key = tf.constant([seed, 1], tf.int64)  # (seed, 0) keys the epoch's order
+    return fold_in(fold_in(key, tf.cast(epoch, tf.int64)), tf.cast(batch, tf.int64))
+
+
+def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, augment=None):
     """Shuffled batches of `(x, y)` for epochs `first_epoch .. epochs - 1`, and steps per epoch.
 
-    Epoch `e`'s order is a stateless permutation keyed by `(seed, e)`, so it does not depend on
-    how many epochs this process has run: a run resumed after epoch `k` trains on exactly the
-    batches an uninterrupted run trains on from epoch `k + 1`. The last batch of an epoch may be
-    smaller (nothing is dropped).
+    Epoch `e`'s order is a stateless permutation keyed by `(seed, e)`, and with `augment` (the
+    arguments of `tfadv.data.random_crop_flip`) batch `b`'s crops and flips are keyed by
+    `(seed, e, b)`, so nothing depends on how many epochs this process has run: a run resumed
+    after epoch `k` trains on exactly the batches an uninterrupted run trains on from epoch
+    `k + 1`. The last batch of an epoch may be smaller (nothing is dropped).
 
     Returns:
         `(dataset, steps_per_epoch)` for `fit(dataset, epochs=epochs, initial_epoch=first_epoch,
@@ -62,10 +71,20 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
     def one_epoch(epoch):
         key = tf.stack([tf.constant(seed, tf.int32), tf.cast(epoch, tf.int32)])
         order = tf.argsort(tf.random.stateless_uniform([n], seed=key))
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate()
+        return batches.map(lambda batch, index: (epoch, batch, index))
+
+    def gather(epoch, batch, index):
+        batch_x, batch_y = tf.gather(images, index), tf.gather(labels, index)
+        if augment is None:
+            return batch_x, batch_y
+        key = augment_key(seed, epoch, batch)
+        return tfadv.data.random_crop_flip(batch_x, batch_y, seed=key, **augment)
+
+    import tfadv
 
     dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
-    dataset = dataset.map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
+    dataset = dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE), math.ceil(n / batch_size)
 
 

@@ -38,6 +38,7 @@ def check_config(config):
     for field in ("train_limit", "test_limit"):
         if data[field] is not None:
             _integer(data, field, 1, "data.")
+    _integer(data, "augment_padding", 0, "data.")
 
     method = tfadv.methods.get(config.method.name)
     budget = tfadv.AttackBudget(

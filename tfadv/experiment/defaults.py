@@ -12,7 +12,9 @@ Fields:
   exports).
 - `seed`: seeds Keras, the validation split and the attacks.
 - `data`: `name` (`tfadv.data.DATASETS`), `validation_size` (held out from the training split),
-  `train_limit` / `test_limit` (first N examples), `augment` (random crop and flip, for CIFAR),
+  `train_limit` / `test_limit` (first N examples), `augment` (random crop and flip:
+  `augment_padding` pixels of zero padding, 4, and `augment_flip`, True, as for CIFAR; for digits
+  padding 2 and no flip give random shifts of up to 2 pixels),
   `download` (let TensorFlow Datasets download), `synthetic` (uniform random images of the
   dataset's shape and classes, for smoke runs where the data is not on disk).
 - `model`: `name` (`tfadv.models.MODELS`), `kwargs` (builder arguments, e.g. `width`), `init` (a
@@ -68,6 +70,8 @@ def get_config():
             "train_limit": config_dict.placeholder(int),
             "test_limit": config_dict.placeholder(int),
             "augment": False,
+            "augment_padding": 4,
+            "augment_flip": True,
             "download": False,
             "synthetic": False,
         }

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfadv.experiment import build
 from tfadv.experiment.run_state import RunState
 from tfadv.utils import validation as validation_lib
 
@@ -133,7 +134,13 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
             for epoch in range(initial_epoch, config.epochs):
                 model.reset_metrics()
                 callbacks.on_epoch_begin(epoch)
-                train = _epoch(data["train"], config.seed, epoch)
+                train = _epoch(
+                    data["train"],
+                    config.seed,
+                    epoch,
+                    build.augment_options(config),
+                    config.batch_size,
+                )
                 train = _dataset(train, config.batch_size, train=True)
                 for step, batch in enumerate(strategy.experimental_distribute_dataset(train)):
                     callbacks.on_train_batch_begin(step)
@@ -186,21 +193,28 @@ def _whole_shares(xy, batch_size, strategy):
     return x, y
 
 
-def _epoch(source, seed, epoch):
-    """Epoch `epoch`'s order of the training arrays (`build.epoch_batches`'); a dataset as it is."""
-    if isinstance(source, tf.data.Dataset):
-        return source
+def _epoch(source, seed, epoch, augment=None, batch_size=None):
+    """Epoch `epoch`'s training arrays as `build.epoch_batches` gives them to `fit`: the same
+    order and, with `augment`, the same crops and flips (keyed per global batch of
+    `batch_size`)."""
+    import tfadv
+
     key = tf.constant([seed, epoch], tf.int32)
     order = tf.argsort(tf.random.stateless_uniform([len(source[0])], seed=key)).numpy()
-    return source[0][order], source[1][order]
+    x, y = source[0][order], source[1][order]
+    if augment is not None:
+        x = np.concatenate([
+            tfadv.data.random_crop_flip(
+                x[start : start + batch_size], seed=build.augment_key(seed, epoch, batch), **augment
+            ).numpy()
+            for batch, start in enumerate(range(0, len(x), batch_size))
+        ])  # fmt: skip
+    return x, y
 
 
 def _dataset(source, batch_size, *, train):
     """Global batches, cut by example between the workers (`AutoShardPolicy.DATA`)."""
-    if isinstance(source, tf.data.Dataset):  # already batched (augmented): re-cut the batches
-        dataset = source.unbatch()
-    else:
-        dataset = tf.data.Dataset.from_tensor_slices(tuple(source))
+    dataset = tf.data.Dataset.from_tensor_slices(tuple(source))
     dataset = dataset.batch(batch_size, drop_remainder=train)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

@@ -189,15 +189,17 @@ def _fit(config, model, data, state, workdir):
     if distributed.is_multi_worker(model.distribute_strategy):  # Keras' fit cannot, yet
         distributed.fit_multi_worker(model, config, data, callbacks, state.epochs_done)
         return
-    train = data["train"]
-    kwargs = {}
-    if isinstance(train, tuple):
-        # Each epoch's order is a function of (seed, epoch), so a resumed run sees the batches the
-        # uninterrupted run would have seen (Keras' own shuffle restarts its sequence on resume).
-        train, kwargs["steps_per_epoch"] = build.epoch_batches(
-            *train, config.batch_size, config.seed, state.epochs_done, config.epochs
-        )
-        kwargs["shuffle"] = False  # the order is the dataset's
+    # Each epoch's order (and augmentation) is a function of (seed, epoch), so a resumed run sees
+    # the batches the uninterrupted run would have seen (Keras' own shuffle restarts its sequence
+    # on resume).
+    train, steps_per_epoch = build.epoch_batches(
+        *data["train"],
+        config.batch_size,
+        config.seed,
+        state.epochs_done,
+        config.epochs,
+        augment=build.augment_options(config),
+    )
     model.fit(
         train,
         epochs=config.epochs,
@@ -205,7 +207,8 @@ def _fit(config, model, data, state, workdir):
         validation_data=data["validation"],
         callbacks=callbacks,
         verbose=config.verbose,
-        **kwargs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,  # the order is the dataset's
     )
 
 
