@@ -217,3 +217,22 @@ def test_mixed_precision_trains_with_finite_loss(name, policy):
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_mat_rand_trains_when_a_norm_gets_no_example(policy):
+    # One example per batch: every step one of MAT-rand's two shares is empty (what a small
+    # per-replica batch meets at random). TensorFlow's CPU bfloat16 convolution gradient rejects an
+    # empty batch, so MAT skips the attack of an empty share; the other share trains as usual.
+    keras.config.set_dtype_policy(policy)
+    try:
+        x, y = data(6)
+        model = build("mat", strategy="rand")
+        model.compile(optimizer=keras.optimizers.SGD(0.05))
+        history = model.fit(x, y, batch_size=1, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        assert history.history["grad_evals"][0] == BUDGET.steps
+        share = history.history["l2_share"][0]
+        assert 0.0 <= share <= 1.0
+    finally:
+        keras.config.set_dtype_policy("float32")

@@ -101,16 +101,10 @@ class MAT(AdvModel):
             draw = _ops.uniform(tf.shape(x)[:1], _ops.seed_key(self.seed, x, _DRAW_SALT))
             use_l2 = draw < 0.5
             parts = tf.dynamic_partition(tf.range(tf.shape(x)[0]), tf.cast(use_l2, tf.int32), 2)
-            inf_res = self.attack.run(
-                self.classifier, tf.gather(x, parts[0]), tf.gather(y, parts[0]), eps=eps
-            )
-            l2_res = self.l2_attack.run(
-                self.classifier, tf.gather(x, parts[1]), tf.gather(y, parts[1]), eps=eps_2
-            )
-            x_adv = tf.dynamic_stitch(parts, [inf_res.x_adv, l2_res.x_adv])
-            clean_logits = tf.dynamic_stitch(parts, [inf_res.clean_logits, l2_res.clean_logits])
-            grad_evals = tf.dynamic_stitch(
-                parts, [inf_res.info["grad_evals"], l2_res.info["grad_evals"]]
+            inf_res = self._run_share(self.attack, x, y, parts[0], eps)
+            l2_res = self._run_share(self.l2_attack, x, y, parts[1], eps_2)
+            x_adv, clean_logits, grad_evals = (
+                tf.dynamic_stitch(parts, [a, b]) for a, b in zip(inf_res, l2_res, strict=True)
             )
             info = {"grad_evals": grad_evals, "l2_share": tf.cast(use_l2, tf.float32)}
             return AttackResult(x_adv, clean_logits, info)
@@ -128,6 +122,27 @@ class MAT(AdvModel):
         x_adv = tf.where(mask, l2_res.x_adv, inf_res.x_adv)
         info = {"grad_evals": grad_evals, "l2_share": tf.cast(use_l2, tf.float32)}
         return AttackResult(x_adv, inf_res.clean_logits, info)
+
+    def _run_share(self, attack, x, y, index, eps):
+        """`(x_adv, clean_logits, grad_evals)` of `attack` on the examples `index` of the batch.
+
+        A share can be empty (a small per-replica batch under `tf.distribute`); the attack is then
+        skipped rather than run on an empty batch, which some kernels reject (TensorFlow's CPU
+        bfloat16 convolution gradient).
+        """
+        x_part, y_part = tf.gather(x, index), tf.gather(y, index)
+
+        def run():
+            result = attack.run(self.classifier, x_part, y_part, eps=eps)
+            return result.x_adv, result.clean_logits, result.info["grad_evals"]
+
+        if self.num_classes is None:
+            return run()
+
+        def skip():
+            return x_part, tf.zeros([0, self.num_classes]), tf.zeros([0])
+
+        return tf.cond(tf.size(index) > 0, run, skip)
 
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
         if self.strategy != "avg":
