@@ -183,10 +183,15 @@ def test_awp_table_gives_the_rows_equal_wall_time():
     """AWP's row trains N epochs, the others round(4N/3) (AWP costs 4/3 of TRADES per epoch);
     the epochs come from the file's argument, so --config.common.epochs is refused, not ignored."""
     path = os.path.join(ROOT, "recipes", "tables", "awp_mart_ema.py")
-    for argument, awp, others in (("", 3, 4), (":15", 15, 20), (":1", 1, 1)):
+    cases = (("", 3, 4, 0.97), (":15", 15, 20, 0.995), (":1", 1, 1, 0.97), (":4", 4, 5, 0.995))
+    for argument, awp, others, ema in cases:
         _, rows = table_lib.load(path + argument)
         epochs = {entry["key"]: entry["config"].epochs for entry in rows}
         assert epochs == {"trades": others, "awp_trades": awp, "mart": others, "trades_ema": others}
+        # the EMA's horizon (1 / (1 - momentum) steps) stays short of the row's optimizer steps
+        momenta = {entry["key"]: entry["config"].optimizer.ema_momentum for entry in rows}
+        assert momenta["trades_ema"] == pytest.approx(ema)
+        assert momenta["trades"] == 0.0
     with pytest.raises(ValueError, match="no config field 'epochs'"):
         table_lib.load(path, ["--config.common.epochs=20"])
     with pytest.raises(ValueError, match="Received: awp_epochs='0'"):

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import keras
 import pytest
@@ -159,3 +161,45 @@ def test_a_field_added_since_the_run_was_made_resumes_at_its_default(tmp_path):
     config, _ = parse(TRADES, [f"--config.workdir={out}", "--config.optimizer.ema_momentum=0.9"])
     with pytest.raises(ValueError, match=r"optimizer\.ema_momentum: '<absent>' -> 0\.9"):
         workdir.prepare(config)
+
+
+def test_the_start_up_filter_drops_only_tensorflows_start_up_lines(capfd):
+    """What TensorFlow 2.21 writes on import (absl's pre-initialisation lines, which no log level
+    silences) is dropped; any other line written to descriptor 2 meanwhile reaches the user."""
+    from tfadv import _quiet
+
+    noise = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796105228.554638     395 port.cc:153] oneDNN custom operations are on.\n"
+        "I0000 00:00:1796105211.138539     356 cpu_feature_guard.cc:227] This TensorFlow binary\n"
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow "
+        "with the appropriate compiler flags.\n"
+    )
+    with _quiet.startup_lines_dropped():
+        os.write(2, noise.encode())
+        os.write(2, b"W0000 00:00:1.0 12 op_kernel.cc:1] a real warning\n")
+        os.write(2, b"ImportError: something the user must see\n")
+    err = capfd.readouterr().err
+    assert err.splitlines() == [
+        "W0000 00:00:1.0 12 op_kernel.cc:1] a real warning",
+        "ImportError: something the user must see",
+    ]
+
+
+def test_the_command_line_starts_without_tensorflows_start_up_lines():
+    """A real `python -m tfadv.cli.main` process: its bad-input answer is its only stderr line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tfadv.cli.main", "train", "--config", "no/such/recipe.py"],
+        capture_output=True,
+        text=True,
+        env={
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("TF_CPP_MIN_LOG_LEVEL", "TFADV_VERBOSE")
+        },
+        cwd=ROOT,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "tfadv train: error: No recipe file at this path. Received: --config no/such/recipe.py"
+    ]
