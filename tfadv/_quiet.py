@@ -26,14 +26,18 @@ _NOISE = re.compile(
 )
 
 
+def verbose_requested(argv):
+    """Whether `argv` holds `--verbose` or the environment sets `TFADV_VERBOSE` (not `0`)."""
+    return "--verbose" in argv or os.environ.get("TFADV_VERBOSE", "") not in ("", "0")
+
+
 def is_quiet_cli():
     """Whether this process is the `tfadv` command line, run without `--verbose`."""
     argv = list(getattr(sys, "orig_argv", sys.argv))
     script = os.path.basename(sys.argv[0]) if sys.argv else ""
     module = argv[argv.index("-m") + 1] if "-m" in argv[:-1] else ""
     is_cli = script == "tfadv" or module in ("tfadv", "tfadv.cli.main")
-    verbose = "--verbose" in argv or os.environ.get("TFADV_VERBOSE", "") not in ("", "0")
-    return is_cli and not verbose
+    return is_cli and not verbose_requested(argv)
 
 
 @contextlib.contextmanager

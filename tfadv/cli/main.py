@@ -14,6 +14,8 @@ import importlib
 import os
 import sys
 
+from tfadv import _quiet
+
 SUBCOMMANDS = [
     "tfadv.cli.train",
     "tfadv.cli.export",
@@ -31,10 +33,6 @@ def build_parser():
     for module_name in SUBCOMMANDS:
         importlib.import_module(module_name).add_parser(subparsers)
     return parser
-
-
-def _verbose(argv):
-    return "--verbose" in argv or os.environ.get("TFADV_VERBOSE", "") not in ("", "0")
 
 
 def quiet_tensorflow():
@@ -58,7 +56,7 @@ def quiet_tensorflow():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    verbose = _verbose(argv)
+    verbose = _quiet.verbose_requested(argv)
     if not verbose:
         quiet_tensorflow()
     parser = build_parser()

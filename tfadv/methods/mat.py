@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks import _ops
-from tfadv.attacks.attack import Attack, AttackResult
+from tfadv.attacks.attack import Attack, AttackResult, model_logits
 from tfadv.attacks.pgd import PGD
 from tfadv.loss_result import LossResult
 from tfadv.utils import validation
@@ -136,11 +136,8 @@ class MAT(AdvModel):
             result = attack.run(self.classifier, x_part, y_part, eps=eps)
             return result.x_adv, result.clean_logits, result.info["grad_evals"]
 
-        if self.num_classes is None:
-            return run()
-
-        def skip():
-            return x_part, tf.zeros([0, self.num_classes]), tf.zeros([0])
+        def skip():  # a forward pass of the empty share gives logits of the right shape
+            return x_part, model_logits(self.classifier, x_part), tf.zeros([0])
 
         return tf.cond(tf.size(index) > 0, run, skip)
 
