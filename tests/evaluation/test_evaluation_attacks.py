@@ -39,6 +39,35 @@ def test_apgd_targeted_breaks_what_apgd_ce_leaves(trained_cnn):
     assert worst <= min(ce_ok.mean(), t_ok.mean())
 
 
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: tfadv.attacks.APGD(eps=0.1, steps=30, restarts=2, seed=0),
+        lambda: tfadv.attacks.APGDT(eps=0.1, steps=20, n_target_classes=3, seed=0),
+    ],
+    ids=["apgd-ce", "apgd-t"],
+)
+def test_apgd_compaction_breaks_the_same_examples(trained_cnn, factory):
+    """Stopping each example at its first misclassified iterate changes no verdict: the examples
+    broken, and the points returned for those left, equal those of the reference behaviour (every
+    example runs every iteration), for fewer gradient evaluations."""
+    model, x, y = trained_cnn
+    compact = factory()
+    reference = factory()
+    reference._compact = False
+    got, want = compact.run(model, x, y), reference.run(model, x, y)
+    got_x, want_x = got.x_adv.numpy(), want.x_adv.numpy()
+    got_ok = np.argmax(model.predict(got_x, verbose=0), 1) == y
+    want_ok = np.argmax(model.predict(want_x, verbose=0), 1) == y
+    assert 0 < got_ok.sum() < len(y)
+    np.testing.assert_array_equal(got_ok, want_ok)
+    np.testing.assert_allclose(got_x[got_ok], want_x[want_ok], atol=1e-6)
+    assert np.abs(got_x - x).max() <= 0.1 + 1e-6 and got_x.min() >= 0.0 and got_x.max() <= 1.0
+    got_evals, want_evals = got.info["grad_evals"].numpy(), want.info["grad_evals"].numpy()
+    np.testing.assert_array_equal(got_evals[got_ok], want_evals[got_ok])
+    assert got_evals.sum() < 0.8 * want_evals.sum(), (got_evals.sum(), want_evals.sum())
+
+
 class _NoGradient(keras.layers.Layer):
     def call(self, inputs):
         return tf.stop_gradient(inputs)
@@ -72,9 +101,13 @@ def test_eot_averages_gradients_over_draws():
     x = np.random.default_rng(0).random((6, 8)).astype("float32")
     y = np.arange(6) % 4
     assert tfadv.evaluation.detect_randomized(model, x)
-    result = tfadv.attacks.APGD(eps=0.1, steps=2, eot_iter=3, seed=0).run(model, x, y)
-    # (1 initial + 2 steps) x 3 draws, on every example (nothing can be fooled twice).
-    assert result.info["grad_evals"].numpy().max() == 9.0
+    attack = tfadv.attacks.APGD(eps=0.1, steps=2, eot_iter=3, seed=0)
+    evals = attack.run(model, x, y).info["grad_evals"].numpy()
+    # 3 draws per forward pass; an example stops once misclassified (1 start + at most 2 steps).
+    assert set(evals) <= {3.0, 6.0, 9.0}, evals
+    attack = tfadv.attacks.APGD(eps=0.1, steps=2, eot_iter=3, seed=0)
+    attack._compact = False  # every example runs every step: (1 start + 2 steps) x 3 draws
+    np.testing.assert_array_equal(attack.run(model, x, y).info["grad_evals"].numpy(), 9.0)
     deterministic = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
     assert not tfadv.evaluation.detect_randomized(deterministic, x)
 

@@ -55,9 +55,16 @@ class APGD(Attack):
     iterations, then at shrinking intervals of at least `0.06 N`) the step size of an example is
     halved, and the example restarts from its best point, when (a) its loss rose in at most `rho` of
     the steps since the last checkpoint, or (b) its step size was not halved at the last checkpoint
-    and its best loss has not improved since. Per example the attack keeps the last misclassified
+    and its best loss has not improved since. Per example the attack keeps the first misclassified
     iterate (an adversarial example) and otherwise the point of highest loss. Later `restarts` run
     only on the examples not yet misclassified.
+
+    An example stops iterating once misclassified: later iterations run the model only on the
+    examples still correctly classified (the run of one example does not depend on the others),
+    so the examples broken are those broken when every example runs all `steps` iterations, as
+    the reference code runs them, at a fraction of the cost on a weak model. APGD is an
+    evaluation attack: its adversarial examples lie just past the decision boundary, not at the
+    highest loss.
 
     For randomised models, `eot_iter > 1` averages the loss gradient over that many forward passes
     (Expectation over Transformation, AutoAttack's `version="rand"` uses 20).
@@ -95,6 +102,9 @@ class APGD(Attack):
 
     registry_name = "apgd"
     small_budget = {"steps": 5, "restarts": 2}
+    # Each example stops at its first misclassified iterate (`_single_run`); False runs every
+    # example for all iterations, as the reference code does (the tests compare the two).
+    _compact = True
 
     def __init__(
         self,
@@ -138,32 +148,61 @@ class APGD(Attack):
         )
 
     # --------------------------------------------------------------------------------- one run
+    def _loss_grad_active(self, model, x_adv, y, target, active, loss, grad):
+        """`_loss_grad` on the examples still `active` only (gathered by index, scattered back).
+
+        The other examples keep their loss and gradient and cost nothing: an APGD run of one
+        example does not depend on the others, so the active trajectories are those of a run
+        without compaction. Returns `(loss, grad, wrong)`, `wrong` False where not active.
+        """
+        index = tf.where(active)
+        y_act = tf.gather_nd(y, index)
+        target_act = None if target is None else tf.gather_nd(target, index)
+        loss_act, logits, grad_act = self._loss_grad(
+            model, tf.gather_nd(x_adv, index), y_act, target_act
+        )
+        wrong_act = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y_act)
+        loss = tf.tensor_scatter_nd_update(loss, index, loss_act)
+        grad = tf.tensor_scatter_nd_update(grad, index, grad_act)
+        wrong = tf.scatter_nd(index, wrong_act, tf.shape(active, out_type=tf.int64))
+        return loss, grad, wrong
+
     def _single_run(self, model, x, y, eps, target, key):
-        """One APGD run. Returns `(x_best, loss_best, fooled, x_best_adv)`, all per example."""
+        """One APGD run. Returns `(x_best, loss_best, fooled, x_best_adv, evals)` per example.
+
+        Compaction: an example stops at its first misclassified iterate (its adversarial example);
+        later iterations run the model only on the examples not yet misclassified, and the loop
+        ends when there are none. `evals` counts each example's gradient evaluations.
+        """
         is_checkpoint, window = checkpoint_schedule(self.steps)
         is_checkpoint = tf.constant(is_checkpoint)
         window = tf.constant(window)
         momentum = tf.constant(self.momentum, tf.float32)
+        compact = self._compact
 
         x_adv = self.threat_model.random_boundary_start(x, eps, key)
         loss, logits, grad = self._loss_grad(model, x_adv, y, target)
         fooled = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
         step = tf.fill(tf.shape(loss), 2.0 * eps)
+        evals = tf.fill(tf.shape(loss), float(self.eot_iter))
 
         def body(i, state):
             (x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled, step,
-             loss_prev, n_increase, loss_best_ck, reduced_ck) = state  # fmt: skip
+             loss_prev, n_increase, loss_best_ck, reduced_ck, evals) = state  # fmt: skip
+            active = tf.logical_not(fooled) if compact else tf.ones_like(fooled)
             a = tf.where(i > 0, momentum, 1.0)
             previous_move = x_adv - x_old
             x_old = x_adv
             z = self.project(self.threat_model.step(x_adv, grad, _ops.per_example(step, x)), x, eps)
             x_adv = self.project(x_adv + a * (z - x_adv) + (1.0 - a) * previous_move, x, eps)
-            loss, logits, grad = self._loss_grad(model, x_adv, y, target)
+            loss, grad, wrong = self._loss_grad_active(
+                model, x_adv, y, target, active, loss_prev, grad
+            )
+            evals = evals + tf.cast(active, tf.float32) * float(self.eot_iter)
 
-            wrong = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
             fooled = tf.logical_or(fooled, wrong)
             x_best_adv = _ops.select(wrong, x_adv, x_best_adv)
-            improved = loss > loss_best
+            improved = tf.logical_and(active, loss > loss_best)
             x_best = _ops.select(improved, x_adv, x_best)
             grad_best = _ops.select(improved, grad, grad_best)
             loss_best = tf.where(improved, loss, loss_best)
@@ -182,22 +221,25 @@ class APGD(Attack):
             loss_best_ck = tf.where(at_checkpoint, loss_best, loss_best_ck)
             n_increase = tf.where(at_checkpoint, tf.zeros_like(n_increase), n_increase)
             state = (x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled, step,
-                     loss_prev, n_increase, loss_best_ck, reduced_ck)  # fmt: skip
+                     loss_prev, n_increase, loss_best_ck, reduced_ck, evals)  # fmt: skip
             return i + 1, state
 
+        def cond(i, state):
+            if not compact:
+                return i < self.steps
+            return tf.logical_and(i < self.steps, tf.logical_not(tf.reduce_all(state[7])))
+
         state = (x_adv, x_adv, grad, x_adv, grad, loss, x_adv, fooled, step, loss,
-                 tf.zeros_like(loss), loss, tf.ones_like(fooled))  # fmt: skip
-        _, state = tf.while_loop(
-            lambda i, _: i < self.steps, body, [tf.constant(0), state], parallel_iterations=1
-        )
+                 tf.zeros_like(loss), loss, tf.ones_like(fooled), evals)  # fmt: skip
+        _, state = tf.while_loop(cond, body, [tf.constant(0), state], parallel_iterations=1)
         x_best, loss_best, x_best_adv, fooled = state[3], state[5], state[6], state[7]
-        return x_best, loss_best, fooled, x_best_adv
+        return x_best, loss_best, fooled, x_best_adv, state[13]
 
     def _run_on(self, model, x, y, eps, target, key, best, best_loss, fooled, evals, indices):
         """Runs once on the examples `indices` and merges the result into the running best."""
         x_sub, y_sub = tf.gather(x, indices), tf.gather(y, indices)
         target_sub = None if target is None else tf.gather(target, indices)
-        x_best, loss_best, fooled_sub, x_best_adv = self._single_run(
+        x_best, loss_best, fooled_sub, x_best_adv, cost = self._single_run(
             model, x_sub, y_sub, eps, target_sub, key
         )
         old_loss = tf.gather(best_loss, indices)
@@ -212,7 +254,6 @@ class APGD(Attack):
         best = _scatter(best, indices, new_points)
         best_loss = _scatter(best_loss, indices, tf.where(take_loss, loss_best, old_loss))
         fooled = _scatter(fooled, indices, tf.logical_or(old_fooled, fooled_sub))
-        cost = tf.cast((self.steps + 1) * self.eot_iter, tf.float32)
         evals = _scatter(evals, indices, tf.gather(evals, indices) + cost)
         return best, best_loss, fooled, evals
 
