@@ -65,7 +65,7 @@ def run_tfadv(model, x, y, starts, eps, loss, steps):
         )
     )
     started = time.perf_counter()
-    _, _, fooled, _ = run()
+    _, _, fooled, _, _ = run()
     return fooled.numpy(), time.perf_counter() - started
 
 
