@@ -49,11 +49,38 @@ def test_default_recipe_is_the_main_job():
     recipe, _ = parse(os.path.join(ROOT, "recipes", "mnist", "default.py"))
     default, _ = parse(None)
     assert recipe.to_dict() == default.to_dict()
-    assert (default.method.name, default.model.name, default.epochs) == ("pgdat", "compact_cnn", 15)
+    assert (default.method.name, default.model.name, default.epochs) == (
+        "trades",
+        "compact_cnn",
+        15,
+    )
+    assert default.method.knobs.beta == 6.0
     assert (default.attack.eps, default.attack.steps, default.batch_size) == (0.3, 10, 64)
     budget = check_config(default)["budget"]
     assert budget.step_size == pytest.approx(0.075)
     assert default.data.validation_size == 500 and default.evaluation.protocol == "quick"
+
+
+def test_a_method_named_on_the_command_line_starts_from_its_own_knobs():
+    from tfadv.experiment import method_config
+
+    # The default's TRADES knobs do not follow a switch to another method.
+    config, overridden = parse(None, ["--config.method.name=advprop"])
+    assert config.method.to_dict() == method_config("advprop").to_dict()
+    assert overridden == ["method.name"]
+    # Knobs given with the switch apply to the new method (in either argument form).
+    config, _ = parse(None, ["--config.method.name=awp", "--config.method.knobs.gamma", "0.01"])
+    assert config.method.to_dict() == method_config("awp", gamma=0.01).to_dict()
+    # Without a switch, a knob override keeps the recipe's other knobs.
+    path = os.path.join(ROOT, "recipes", "mnist", "awp_trades.py")
+    recipe, _ = parse(path)
+    config, _ = parse(path, ["--config.method.knobs.gamma=0.02"])
+    assert config.method.knobs.gamma == 0.02
+    assert config.method.knobs.beta == recipe.method.knobs.beta
+    with pytest.raises(ValueError, match="no config field 'gamma'.*knobs.gamma=1"):
+        parse(None, ["--config.method.name=mart", "--config.method.knobs.gamma=1"])
+    with pytest.raises(ValueError, match="method='nosuch'"):
+        parse(None, ["--config.method.name=nosuch"])
 
 
 def test_advprop_recipe_gets_dual_batch_norm():

@@ -4,7 +4,7 @@
                 [--overwrite] [--verbose]
 
 RECIPE is an `ml_collections` config file (`recipes/mnist/trades.py`); without it, the README's
-main job runs (`tfadv/experiment/defaults.py`: PGD-AT of compact_cnn on the embedded MNIST digits).
+main job runs (`tfadv/experiment/defaults.py`: TRADES of compact_cnn on the embedded MNIST digits).
 Any field is overridden on the command line, e.g. `--config.epochs=10
 --config.method.knobs.beta=6 --config.workdir=artifacts/trades10`. The output folder
 (`config.workdir`) receives the resolved config, the log, TensorBoard event files, checkpoints, the

@@ -78,14 +78,61 @@ def parse(config_path=None, overrides=(), *, smoke=False, kind="recipe", fields_
     for arg in overrides:
         if arg.startswith("-") and not arg.lstrip("-").startswith(("config.", "noconfig.")):
             raise ValueError(f"Overrides must read --config.FIELD=VALUE. Received: {arg}")
+    overrides, knob_overrides = _split_knob_overrides(overrides)
     argv = ["tfadv train", f"--config={path}", *overrides]
     values = flags.FlagValues()
-    try:
-        holder = config_flags.DEFINE_config_file(
+    holder = _parse_flags(
+        lambda: config_flags.DEFINE_config_file(
             "config", default=path, flag_values=values, sys_argv=argv
+        ),
+        values, argv, path, kind, fields_help, overrides,
+    )  # fmt: skip
+    config = holder.value
+    if not isinstance(config, ml_collections.ConfigDict):
+        raise ValueError(
+            f"The {kind} must define get_config() returning an ml_collections.ConfigDict. "
+            f"Received: --config {path}"
         )
-        rest = values(argv, known_only=False)
+    overridden = config_flags.get_override_values(values["config"])
+    if "method.name" in overridden:
+        # A method named on the command line starts from its own knobs, not the recipe's.
+        config.method = method_config(config.method.name)
+    if knob_overrides:
+        argv = ["tfadv train", *knob_overrides]
+        values = flags.FlagValues()
+        holder = _parse_flags(
+            lambda: config_flags.DEFINE_config_dict(
+                "config", config, flag_values=values, sys_argv=argv
+            ),
+            values, argv, path, kind, fields_help, knob_overrides,
+        )  # fmt: skip
         config = holder.value
+        overridden.update(config_flags.get_override_values(values["config"]))
+    if smoke:
+        config = _smoke(config, overridden)
+    return config, sorted(overridden)
+
+
+def _split_knob_overrides(overrides):
+    """`(other overrides, method.knobs overrides)`: the knobs are applied after a method switch."""
+    others, knobs = [], []
+    args = iter(overrides)
+    for arg in args:
+        if arg.lstrip("-").startswith("config.method.knobs."):
+            knobs.append(arg)
+            if "=" not in arg:  # `--config.method.knobs.K VALUE`
+                knobs.append(next(args, ""))
+        else:
+            others.append(arg)
+    return others, knobs
+
+
+def _parse_flags(define, values, argv, path, kind, fields_help, overrides):
+    """Defines the config flag with `define()` and parses `argv`; errors become one-line
+    `ValueError`s."""
+    try:
+        holder = define()
+        rest = values(argv, known_only=False)
     except flags.Error as error:
         message = str(error).strip()
         if "Traceback" in message:  # the config file's get_config() raised: keep its last line
@@ -101,15 +148,7 @@ def parse(config_path=None, overrides=(), *, smoke=False, kind="recipe", fields_
         ) from None
     if len(rest) > 1:
         raise ValueError(f"Unexpected arguments. Received: {' '.join(rest[1:])}")
-    if not isinstance(config, ml_collections.ConfigDict):
-        raise ValueError(
-            f"The {kind} must define get_config() returning an ml_collections.ConfigDict. "
-            f"Received: --config {path}"
-        )
-    overridden = config_flags.get_override_values(values["config"])
-    if smoke:
-        config = _smoke(config, overridden)
-    return config, sorted(overridden)
+    return holder
 
 
 def _smoke(config, overridden):
