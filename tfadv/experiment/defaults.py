@@ -83,9 +83,10 @@ def get_config():
     config.model = ml_collections.ConfigDict(
         {"name": "compact_cnn", "kwargs": ml_collections.ConfigDict({"width": 1}), "init": ""}
     )
-    from tfadv.experiment.config import method_config
-
-    config.method = method_config("trades", beta=6.0)
+    # `method_config("trades", beta=6.0)`, written out (config.py reads this file).
+    config.method = ml_collections.ConfigDict(
+        {"name": "trades", "knobs": ml_collections.ConfigDict({"beta": 6.0})}
+    )
     config.attack = ml_collections.ConfigDict(
         {"eps": 0.3, "steps": 10, "step_size": config_dict.placeholder(float), "norm": "linf"}
     )
