@@ -26,18 +26,25 @@ Reference: BIPARO team, "Adversarial training for image classification", 2021, F
 PGD l-inf attack at eps 0.03).
 """
 
-from tfadv.experiment.table_config import base_config, budget, row
+from tfadv.experiment.table_config import base_config, budget, radii, row
 
 
-def get_config():
+def get_config(eps="0.3"):
+    linf, _ = radii(eps)
     return base_config(
         workdir="artifacts/tables/biparo_figure1",
-        title="Training epsilon against a fixed attack epsilon 0.3 (BIPARO Figure 1, on MNIST)",
+        title=(
+            f"Training epsilon against a fixed attack epsilon {linf:g} (BIPARO Figure 1, on MNIST)"
+        ),
         claim=(
             "The most efficient training epsilon is the attack's, and over-estimating it is less "
             "damaging than under-estimating it (BIPARO report, Figure 1)."
         ),
-        common=budget(data={"validation_size": 0}, validation={"monitor": "last"}),
+        common=budget(eps=linf, data={"validation_size": 0}, validation={"monitor": "last"}),
         rows=(row("pgd_at", "PGD-AT", "mnist/pgd_at.py"),),
-        sweep={"field": "attack.eps", "points": (0.1, 0.2, 0.3, 0.4)},
+        # a third of the radius to four thirds of it: 0.1, 0.2, 0.3, 0.4 at 0.3
+        sweep={
+            "field": "attack.eps",
+            "points": tuple(round(linf * k / 3, 4) for k in (1, 2, 3, 4)),
+        },
     )

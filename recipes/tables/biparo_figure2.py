@@ -29,10 +29,11 @@ Reference: BIPARO team, "Adversarial training for image classification", 2021, F
 Wong, Kolter, "Overfitting in adversarially robust deep learning", ICML 2020.
 """
 
-from tfadv.experiment.table_config import base_config, budget, row
+from tfadv.experiment.table_config import base_config, budget, radii, row
 
 
-def get_config():
+def get_config(eps="0.3"):
+    linf, _ = radii(eps)
     return base_config(
         workdir="artifacts/tables/biparo_figure2",
         title="Robust overfitting and robust early stopping (BIPARO Figure 2, on MNIST)",
@@ -43,6 +44,7 @@ def get_config():
         ),
         common=budget(
             epochs=8,
+            eps=linf,
             train_limit=1000,
             lr_schedule={"name": "piecewise", "boundaries": (4, 6), "factors": (0.1, 0.01)},
         ),

@@ -27,10 +27,11 @@ Reference: Bigaud, Papereux, Rolland (BIPARO team), "Adversarial training for im
 classification", 2021, Table 1 (CIFAR-10, a basic CNN, 40 epochs).
 """
 
-from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, row
+from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, radii, row
 
 
-def get_config():
+def get_config(eps="0.3"):
+    linf, l2 = radii(eps)
     return base_config(
         workdir="artifacts/tables/biparo_table1",
         title="Training attack x evaluation attack (BIPARO Table 1, on MNIST)",
@@ -39,17 +40,17 @@ def get_config():
             "training is most robust against the attack it was trained with (BIPARO report, Table "
             "1)."
         ),
-        common=budget(),
+        common=budget(eps=linf),
         rows=(
             row("pgd_linf", "l-inf PGD training", "mnist/pgd_at.py"),
             row(
                 "pgd_l2",
-                "l2 PGD training (eps 2.0)",
+                f"l2 PGD training (eps {l2:g})",
                 "mnist/pgd_at.py",
                 "attack.norm=l2",
-                "attack.eps=2.0",
+                f"attack.eps={l2:g}",
             ),
             row("fgsm_linf", "l-inf FGSM training (RS-FGSM)", "mnist/fast_at.py"),
         ),
-        evaluations=first_order_evaluations(),
+        evaluations=first_order_evaluations(linf, l2),
     )

@@ -28,10 +28,11 @@ Wide ResNet-18); Tramer and Boneh, "Adversarial Training and Robustness for Mult
 Perturbations", NeurIPS 2019 (MAT); Araujo et al., ECML PKDD 2020.
 """
 
-from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, row
+from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, radii, row
 
 
-def get_config():
+def get_config(eps="0.3"):
+    linf, l2 = radii(eps)
     return base_config(
         workdir="artifacts/tables/biparo_table2",
         title="MAT-Rand against l-inf PGD-AT (BIPARO Table 2, on MNIST)",
@@ -39,10 +40,15 @@ def get_config():
             "Mixed l-inf/l2 training (MAT-Rand) is more robust than l-inf PGD-AT against l2 "
             "attacks while staying close to it against l-inf attacks (BIPARO report, Table 2)."
         ),
-        common=budget(),
+        common=budget(eps=linf),
         rows=(
             row("pgd_linf", "l-inf PGD training", "mnist/pgd_at.py"),
-            row("mat_rand", "MAT-Rand (l-inf 0.3 / l2 2.0)", "mnist/mat.py"),
+            row(
+                "mat_rand",
+                f"MAT-Rand (l-inf {linf:g} / l2 {l2:g})",
+                "mnist/mat.py",
+                f"method.knobs.l2_eps={l2:g}",
+            ),
         ),
-        evaluations=first_order_evaluations(),
+        evaluations=first_order_evaluations(linf, l2),
     )

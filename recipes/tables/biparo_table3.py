@@ -28,10 +28,11 @@ ResNet-20 / Wide ResNet-18 / VGG-11); Madry et al., ICLR 2018 (capacity); Xie an
 "Intriguing Properties of Adversarial Training at Scale", ICLR 2020 (depth).
 """
 
-from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, row
+from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, radii, row
 
 
-def get_config():
+def get_config(eps="0.3"):
+    linf, l2 = radii(eps)
     resnet = "model.name=resnet"
     return base_config(
         workdir="artifacts/tables/biparo_table3",
@@ -41,7 +42,7 @@ def get_config():
             "networks are more robust than deeper ones (BIPARO report, Table 3); deeper networks "
             "are more robust (Xie and Yuille, ICLR 2020)."
         ),
-        common=budget(epochs=2, train_limit=1000),
+        common=budget(epochs=2, train_limit=1000, eps=linf),
         rows=(
             row("cnn_w1", "compact_cnn, width 1", "mnist/pgd_at.py"),
             row(
@@ -56,5 +57,5 @@ def get_config():
                 "model.kwargs={'depth': 14}",
             ),
         ),
-        evaluations=first_order_evaluations(),
+        evaluations=first_order_evaluations(linf, l2),
     )

@@ -29,10 +29,11 @@ Reference: BIPARO team, "Adversarial training for image classification", 2021, T
 He, Rakin, Fan, "Parametric Noise Injection", CVPR 2019; Athalye, Carlini, Wagner, ICML 2018 (EOT).
 """
 
-from tfadv.experiment.table_config import base_config, budget, evaluation, row
+from tfadv.experiment.table_config import base_config, budget, evaluation, radii, row
 
 
-def get_config():
+def get_config(eps="0.3"):
+    linf, l2 = radii(eps)
     return base_config(
         workdir="artifacts/tables/biparo_tables4_5",
         title="Noise injection at inference and PNI, attacked with EOT (BIPARO Tables 4-5)",
@@ -40,14 +41,14 @@ def get_config():
             "Noise injection at inference raises adversarial accuracy (Table 4), and parametric "
             "noise injection raises it at a cost in clean accuracy (Table 5) (BIPARO report)."
         ),
-        common=budget(),
+        common=budget(eps=linf),
         rows=(
             row("pgd_at", "PGD-AT", "mnist/pgd_at.py"),
             row("noise", "PGD-AT + input noise 0.1", "mnist/noise_injection.py"),
             row("pni", "PGD-AT, PNI-W", "mnist/pni.py"),
         ),
         evaluations={
-            "l2": evaluation("l2 quick eps 2.0", protocol="quick", eps=2.0, norm="l2"),
-            "fgsm_linf": evaluation("l-inf FGSM eps 0.3 (no EOT)", attack="fgsm", eps=0.3),
+            "l2": evaluation(f"l2 quick eps {l2:g}", protocol="quick", eps=l2, norm="l2"),
+            "fgsm_linf": evaluation(f"l-inf FGSM eps {linf:g} (no EOT)", attack="fgsm", eps=linf),
         },
     )

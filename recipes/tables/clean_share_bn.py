@@ -32,10 +32,11 @@ Xie, Tan, Gong, Wang, Yuille, Le, "Adversarial Examples Improve Image Recognitio
 (AdvProp); BIPARO team, 2021, Section 3.3 (95% adversarial + 5% clean batches).
 """
 
-from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, row
+from tfadv.experiment.table_config import base_config, budget, first_order_evaluations, radii, row
 
 
-def get_config():
+def get_config(eps="0.3"):
+    linf, l2 = radii(eps)
     resnet = ("model.name=resnet", "model.kwargs={'depth': 8}")
     return base_config(
         workdir="artifacts/tables/clean_share_bn",
@@ -45,7 +46,7 @@ def get_config():
             "serve two domains (Xie and Yuille, ICLR 2020, Section 3); with an auxiliary batch "
             "norm for the adversarial images, they improve clean accuracy (AdvProp, CVPR 2020)."
         ),
-        common=budget(epochs=2, train_limit=1000),
+        common=budget(epochs=2, train_limit=1000, eps=linf),
         rows=(
             row("adv100", "100% adversarial", "mnist/pgd_at.py", *resnet),
             row(
@@ -66,5 +67,5 @@ def get_config():
             ),
             row("advprop", "AdvProp (auxiliary BN for adversarial)", "mnist/advprop.py"),
         ),
-        evaluations=first_order_evaluations(),
+        evaluations=first_order_evaluations(linf, l2),
     )

@@ -35,10 +35,11 @@ Reference: Jingfeng Zhang, "Recent Advances and Opportunities in Adversarial Rob
 Training", ICLR 2021 (GAIRAT, GAIR-FAT).
 """
 
-from tfadv.experiment.table_config import base_config, budget, evaluation, row
+from tfadv.experiment.table_config import base_config, budget, evaluation, radii, row
 
 
-def get_config():
+def get_config(eps="0.3"):
+    linf, _ = radii(eps)
     reweight = "method.knobs.begin_epoch=1"
     return base_config(
         workdir="artifacts/tables/zhang_fat_gairat",
@@ -49,7 +50,7 @@ def get_config():
             "improves both over PGD-AT (Zhang's slides, FAT Tables 1-2 and GAIRAT Table 1, "
             "CIFAR-10)."
         ),
-        common=budget(epochs=2),
+        common=budget(epochs=2, eps=linf),
         rows=(
             row("pgd_at", "PGD-AT", "mnist/pgd_at.py"),
             row("trades", "TRADES (beta 1)", "mnist/trades.py"),
@@ -59,8 +60,8 @@ def get_config():
             row("gair_fat", "GAIR-FAT (tau 1)", "mnist/gair_fat.py", reweight),
         ),
         evaluations={
-            "fgsm": evaluation("FGSM", attack="fgsm", eps=0.3),
-            "pgd20": evaluation("PGD-20", attack="pgd", eps=0.3, steps=20),
-            "cw": evaluation("C&W-inf (PGD-30)", attack="pgd", eps=0.3, steps=30, loss="cw"),
+            "fgsm": evaluation("FGSM", attack="fgsm", eps=linf),
+            "pgd20": evaluation("PGD-20", attack="pgd", eps=linf, steps=20),
+            "cw": evaluation("C&W-inf (PGD-30)", attack="pgd", eps=linf, steps=30, loss="cw"),
         },
     )
