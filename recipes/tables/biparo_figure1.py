@@ -12,6 +12,12 @@ first epoch, evaluation on the first 100 test digits:
 
     tfadv table --config recipes/tables/biparo_figure1.py
 
+The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
+radius of training and evaluation and the swept training radii with it (1/3 to 4/3 of it); measured:
+`docs/results.md`):
+
+    tfadv table --config recipes/tables/biparo_figure1.py:0.1
+
 Full budget (20 epochs on all 10,000 digits, a 5-epoch ramp, 5,000 test digits):
 
     tfadv table --config recipes/tables/biparo_figure1.py --config.common.epochs=20 \\

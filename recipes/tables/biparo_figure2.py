@@ -14,6 +14,11 @@ this budget the curves may not turn down):
 
     tfadv table --config recipes/tables/biparo_figure2.py
 
+The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
+radius of training and evaluation; measured: `docs/results.md`):
+
+    tfadv table --config recipes/tables/biparo_figure2.py:0.1
+
 Full budget (the report's 40 epochs with drops at 20 and 30, all 10,000 digits, 500 validation,
 5,000 test digits):
 

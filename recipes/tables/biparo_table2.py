@@ -13,6 +13,12 @@ validation), epsilon ramped over the first epoch, evaluation on the first 100 te
 Measured here at this budget (into another workdir): 7 min 10 s wall on the shared 2-core machine at
 load average 4 to 6 (2026-11-30).
 
+The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
+radius of training and evaluation and the l2 radii scale with it (x 20 / 3: 0.6667 for 2.0);
+measured: `docs/results.md`):
+
+    tfadv table --config recipes/tables/biparo_table2.py:0.1
+
 Full budget (20 epochs on all 10,000 digits, 500 validation, a 5-epoch ramp, 5,000 test digits):
 
     tfadv table --config recipes/tables/biparo_table2.py --config.common.epochs=20 \\

@@ -15,6 +15,12 @@ multiplies the attacks' cost by 20):
 
     tfadv table --config recipes/tables/biparo_tables4_5.py
 
+The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
+radius of training and evaluation and the l2 radii scale with it (x 20 / 3: 0.6667 for 2.0);
+measured: `docs/results.md`):
+
+    tfadv table --config recipes/tables/biparo_tables4_5.py:0.1
+
 Full budget (20 epochs on all 10,000 digits, 500 validation, a 5-epoch ramp, 5,000 test digits):
 
     tfadv table --config recipes/tables/biparo_tables4_5.py --config.common.epochs=20 \\

@@ -13,11 +13,10 @@ out for validation), epsilon ramped over the first epoch, evaluation on the firs
 
     tfadv table --config recipes/tables/zhang_fat_gairat.py
 
-The same reduced budget at eps 0.1, where its models are robust (measured: `docs/results.md`):
+The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
+radius; measured: `docs/results.md`):
 
-    tfadv table --config recipes/tables/zhang_fat_gairat.py --config.common.attack.eps=0.1 \\
-        --config.common.evaluation.eps=0.1 --config.evaluations.fgsm.eps=0.1 \\
-        --config.evaluations.pgd20.eps=0.1 --config.evaluations.cw.eps=0.1
+    tfadv table --config recipes/tables/zhang_fat_gairat.py:0.1
 
 Full budget (20 epochs on all 10,000 digits, 500 validation, a 5-epoch ramp, 5,000 test digits):
 

@@ -53,6 +53,39 @@ def test_table_config_parses_and_validates(path):
         assert entry["config"].workdir.startswith(table.workdir + "_smoke/")
 
 
+SEED_TABLES = [path for path in TABLES if "awp_mart_ema" not in path]  # that one takes epochs
+
+
+@pytest.mark.parametrize("path", SEED_TABLES)
+def test_a_seed_table_takes_the_radius_as_its_argument(path):
+    """`TABLE.py:0.1`: every row's training radius, the report's and every extra column's are the
+    default's (l-inf 0.3, l2 2.0) scaled by 1/3, labels included; a bad radius is refused."""
+    default_table, default_rows = table_lib.load(os.path.join(ROOT, path))
+    table, rows = table_lib.load(os.path.join(ROOT, path) + ":0.1")
+    assert len(rows) == len(default_rows)
+    for entry, default in zip(rows, default_rows):
+        config, before = entry["config"], default["config"]
+        assert config.evaluation.eps == 0.1
+        assert config.attack.eps == pytest.approx(before.attack.eps / 3, abs=1e-4)
+        assert config.attack.norm == before.attack.norm
+        if config.method.name == "mat":
+            assert config.method.knobs.l2_eps == pytest.approx(
+                before.method.knobs.l2_eps / 3, abs=1e-4
+            )
+    assert set(table.evaluations) == set(default_table.evaluations)
+    for name, column in table.evaluations.items():
+        before = default_table.evaluations[name]
+        assert column.eps == pytest.approx(before.eps / 3, abs=1e-4)
+        if f"eps {before.eps:g}" in before.label:
+            assert f"eps {column.eps:g}" in column.label
+            assert f"eps {before.eps:g}" not in column.label
+    text = open(os.path.join(ROOT, path), encoding="utf-8").read()
+    assert f"tfadv table --config {path}:0.1" in text
+    for bad in ("x", "0", "1.5"):
+        with pytest.raises(ValueError, match=f"Received: eps='{bad}'"):
+            table_lib.load(os.path.join(ROOT, path) + ":" + bad)
+
+
 def _full_budget_arguments(text, path):
     """The docstring's "Full budget" command (a backslash-continued line): its `--config` value
     (the path, with the file's argument after a colon where it takes one) and its overrides."""
