@@ -7,12 +7,9 @@ protocol (l-inf eps 0.3) and under l-inf PGD-40, l2 PGD-40 (eps 2.0) and l-inf F
 trained its three networks with MAT-Rand; PGD-AT keeps the comparison about capacity alone (Madry et al.'s
 claim, and Xie and Yuille's on depth).
 
-Reduced budget (the default; a ResNet epoch costs 5 to 9 times a compact_cnn one): 4 epochs on
-the first 2,000 training digits (200 more held out for validation), epsilon ramped over the first
-epoch, evaluation on the first 100 test digits. Less does not train a batch-normalised ResNet: with
-2 epochs on 1,000 digits (32 steps) its batch-norm moving statistics still lagged its weights, and
-at inference both ResNets predicted one class (14% on the test digits, 9% on the validation ones),
-although their training-mode accuracy was rising (`docs/results.md`):
+Reduced budget (the default): 4 epochs on the first 2,000 training digits (200 more held out
+for validation), epsilon ramped over the first epoch, evaluation on the first 100 test digits; the
+ResNets need that many steps (why: `clean_share_bn.py`, the same budget):
 
     tfadv table --config recipes/tables/biparo_table3.py
 
