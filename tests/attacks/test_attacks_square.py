@@ -109,7 +109,7 @@ def test_proposals_stay_on_the_boundary(norm, eps):
     keys = tf.unstack(tf.random.experimental.stateless_split([3, 4], 6))
     x_best = search.start(x, eps, keys[0])
     for side in (3, 5, 9):
-        x_best = search.propose(x, x_best, eps, tf.constant(side), keys)
+        x_best = search.propose(search.context(x, eps), x_best, eps, tf.constant(side), keys)
         delta = (x_best - x).numpy().reshape(4, -1)
         norms = np.abs(delta).max(1) if norm == "linf" else np.linalg.norm(delta, axis=1)
         np.testing.assert_allclose(norms, eps, rtol=1e-5)

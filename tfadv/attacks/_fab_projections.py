@@ -13,7 +13,9 @@ _BIG = 1e12
 
 
 def _search_steps(dim):
-    """Bisection steps over `dim` sorted coordinates: `ceil(log2(dim))`."""
+    """Bisection steps over `dim` sorted coordinates: `ceil(log2(dim))` (a Python int when static)."""
+    if isinstance(dim, int):
+        return math.ceil(math.log2(dim)) if dim > 1 else 0
     return tf.cast(tf.math.ceil(tf.math.log(tf.cast(dim, tf.float32)) / math.log(2.0)), tf.int32)
 
 
@@ -22,23 +24,32 @@ def rows(params, index):
     return tf.gather(params, index[:, None], batch_dims=1)[:, 0]
 
 
-def _run_bisection(n_rows, dim, keep_left):
-    """Per-row bisection over `[0, dim - 1]` for the last index `k` where `keep_left(k)` holds.
+def _run_bisection(keep_left):
+    """Per-row bisection over `[0, dim - 1]` for the last index `k` where `keep_left[:, k]` holds.
 
-    `keep_left` maps an int32 `[n_rows]` index to a boolean `[n_rows]`; the answer is AutoAttack's `lb`
-    after `ceil(log2(dim))` halvings.
+    `keep_left` is a boolean `[n_rows, dim]` (the test at every index, computed at once); the answer
+    is AutoAttack's `lb` after `ceil(log2(dim))` halvings, which visit only the tested middles, so it
+    equals AutoAttack's also where the test is not monotone. With a static `dim` the halvings are
+    unrolled (no loop inside the attack's loop).
     """
+    n_rows = tf.shape(keep_left)[0]
+    dim = keep_left.shape[1] if keep_left.shape[1] is not None else tf.shape(keep_left)[1]
 
-    def body(i, lower, upper):
+    def halve(lower, upper):
         middle = tf.floor(0.5 * (lower + upper))
-        go_right = keep_left(tf.cast(middle, tf.int32))
-        return i + 1, tf.where(go_right, middle, lower), tf.where(go_right, upper, middle)
+        go_right = rows(keep_left, tf.cast(middle, tf.int32))
+        return tf.where(go_right, middle, lower), tf.where(go_right, upper, middle)
 
     lower = tf.zeros([n_rows], tf.float32)
     upper = tf.fill([n_rows], tf.cast(dim - 1, tf.float32))
-    _, lower, _ = tf.while_loop(
-        lambda i, *_: i < _search_steps(dim), body, [tf.constant(0), lower, upper]
-    )
+    steps = _search_steps(dim)
+    if isinstance(steps, int):
+        for _ in range(steps):
+            lower, upper = halve(lower, upper)
+    else:
+        _, lower, _ = tf.while_loop(
+            lambda i, *_: i < steps, lambda i, lo, up: (i + 1, *halve(lo, up)), [0, lower, upper]
+        )
     return tf.cast(lower, tf.int32)
 
 
@@ -50,7 +61,6 @@ def project_linf(t, w, b):
     `min(lambda, room)` against the sign of `w`, and `lambda` is found by bisection over the sorted
     rooms.
     """
-    n_rows, dim = tf.shape(w)[0], tf.shape(w)[1]
     sign = tf.where(tf.reduce_sum(w * t, 1) - b >= 0.0, 1.0, -1.0)
     w, b = w * sign[:, None], b * sign
     nonzero = tf.cast(tf.not_equal(w, 0.0), tf.float32)
@@ -67,11 +77,8 @@ def project_linf(t, w, b):
     all_capped = b - (sb[:, -1] - s[:, -1] * tf.reduce_min(room, axis=1)) > 0.0
     searched = tf.logical_and(b - b0 > 0.0, tf.logical_not(all_capped))
 
-    def keep_left(k):
-        room_k = rows(room, rows(order, dim - 1 - k))
-        return b - (rows(sb, k) - rows(s, k) * room_k) > 0.0
-
-    k = _run_bisection(n_rows, dim, keep_left)
+    room_descending = tf.gather(room, descending, batch_dims=1)
+    k = _run_bisection(b[:, None] - (sb - s * room_descending) > 0.0)
     lam_all = tf.maximum(tf.math.divide_no_nan(b - sb[:, -1], -s[:, -1]), 0.0)[:, None]
     lam = tf.maximum(tf.math.divide_no_nan(b - rows(sb, k), -rows(s, k)), 0.0)[:, None]
     d_search = tf.minimum(lam, d) * a + tf.maximum(-lam, d) * (1.0 - a)
@@ -87,7 +94,6 @@ def project_l2(t, w, b):
     The step is `-alpha * w` clipped to the box; a coordinate saturates at `alpha = r_i`, and
     `alpha` is found by bisection over the sorted `r`. A port of AutoAttack's `projection_l2`.
     """
-    n_rows, dim = tf.shape(w)[0], tf.shape(w)[1]
     c = tf.reduce_sum(w * t, 1) - b
     sign = tf.where(c >= 0.0, 1.0, -1.0)
     w, c = w * sign[:, None], c * sign
@@ -111,7 +117,7 @@ def project_l2(t, w, b):
     unreachable = tf.reduce_sum(d * w, 1) + c > 0.0
     searched = tf.logical_not(tf.logical_or(unclipped, unreachable))
 
-    k = _run_bisection(n_rows, dim, lambda k: rows(s, k) + c > 0.0)
+    k = _run_bisection(s[:, :-1] + c[:, None] > 0.0)
     alpha = tf.math.divide_no_nan(rows(s, k) + c, rows(ws, k)) + rows(rs, k)
     alpha = tf.where(tf.equal(rows(ws, k), 0.0), 0.0, alpha)[:, None]
     d_search = tf.where(alpha > r, d, -alpha * w)

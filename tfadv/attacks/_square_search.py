@@ -72,6 +72,13 @@ def _window_mask(vh, vw, sh, sw, height, width):
     return tf.cast(inside, tf.float32)[..., None]
 
 
+def _window_1d(start, side, size):
+    """`[m, size]` float: 1 on `[start, start + side)` of each example, else 0."""
+    positions = tf.range(size)[None, :]
+    inside = tf.logical_and(positions >= start[:, None], positions < start[:, None] + side)
+    return tf.cast(inside, tf.float32)
+
+
 def _random_corner(key, m, size, window):
     """A window position per example, uniform over all `size - window + 1` valid ones."""
     scale = tf.cast(size - window + 1, tf.float32)
@@ -133,15 +140,20 @@ class LinfSearch:
         n, width, channels = tf.shape(x)[0], x.shape[2], x.shape[3]
         return tf.clip_by_value(x + eps * _ops.random_sign([n, 1, width, channels], key), 0.0, 1.0)
 
-    def propose(self, x, x_best, eps, side, keys):
-        m, height, width, channels = tf.shape(x)[0], x.shape[1], x.shape[2], x.shape[3]
+    def context(self, x, eps):
+        """The per-example bounds `(max(x - eps, 0), min(x + eps, 1))` that proposals clip to."""
+        return tf.maximum(x - eps, 0.0), tf.minimum(x + eps, 1.0)
+
+    def propose(self, context, x_best, eps, side, keys):
+        """`x_best` with a `+-2 eps` square (sign per channel), clipped to the ball and the box."""
+        lower, upper = context
+        m, height, width, channels = tf.shape(x_best)[0], *x_best.shape[1:]
         sh, sw = tf.minimum(side, height), tf.minimum(side, width)
-        vh = _random_corner(keys[0], m, height, sh)
-        vw = _random_corner(keys[1], m, width, sw)
-        mask = _window_mask(vh, vw, sh, sw, height, width)
+        rows = _window_1d(_random_corner(keys[0], m, height, sh), sh, height)
+        cols = _window_1d(_random_corner(keys[1], m, width, sw), sw, width)
         signs = _ops.random_sign([m, 1, 1, channels], keys[2])
-        x_new = tf.clip_by_value(x_best + mask * (2.0 * eps) * signs, x - eps, x + eps)
-        return tf.clip_by_value(x_new, 0.0, 1.0)
+        step = rows[:, :, None, None] * ((2.0 * eps) * signs) * cols[:, None, :, None]
+        return tf.minimum(tf.maximum(x_best + step, lower), upper)
 
 
 class L2Search:
@@ -172,7 +184,13 @@ class L2Search:
         delta += tf.einsum("thw,btc->bhwc", tiles_t, flip * signs)
         return tf.clip_by_value(x + eps * delta / (_image_norm(delta) + _ops.TINY), 0.0, 1.0)
 
-    def propose(self, x, x_best, eps, side, keys):
+    def context(self, x, eps):
+        """The clean images, which `l2_update` needs."""
+        return (x,)
+
+    def propose(self, context, x_best, eps, side, keys):
+        """`l2_update` with a random pattern window and a random window to clear."""
+        (x,) = context
         m, height, width, channels = tf.shape(x)[0], x.shape[1], x.shape[2], x.shape[3]
         sh, sw = tf.minimum(side, height), tf.minimum(side, width)
         vh1 = _random_corner(keys[0], m, height, sh)

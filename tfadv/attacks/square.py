@@ -110,38 +110,57 @@ class Square(Attack):
         return self._search.window_side(p, height, width)
 
     def _single_run(self, score, x, y, eps, key):
-        """One search on the NHWC images `x`; returns `(x_best, margin, queries)` per example."""
+        """One search on the NHWC images `x`; returns `(x_best, margin, queries)` per example.
+
+        The loop carries the examples still searching (margin > 0) gathered into compact
+        tensors, and writes them back into the full ones only when one of them is fooled (and at
+        the end): a query costs the proposal and one forward pass on the active examples, with
+        no gather or scatter of the whole batch.
+        """
         height, width = x.shape[1], x.shape[2]
         init_key, loop_key = _ops.split_key(key, 2)
         x_best = self._search.start(x, eps, init_key)
         margin, loss = score(x_best, y)
         queries = tf.ones(tf.shape(x)[:1], tf.float32)
+        sides = self.window_side(tf.range(self.n_queries), height, width)
+        context = self._search.context(x, eps)
 
-        def cond(i, x_best, margin, loss, queries):
-            return tf.logical_and(i < self.n_queries, tf.reduce_any(margin > 0.0))
+        def gather(full):
+            idx = tf.cast(tf.where(full[1] > 0.0)[:, 0], tf.int32)[:, None]
+            per_example = (y, *context, *full)
+            return (idx, *(tf.gather_nd(t, idx) for t in per_example))
 
-        def body(i, x_best, margin, loss, queries):
-            idx = tf.cast(tf.where(margin > 0.0)[:, 0], tf.int32)[:, None]
-            x_c, best_c = tf.gather_nd(x, idx), tf.gather_nd(x_best, idx)
-            margin_c, loss_c = tf.gather_nd(margin, idx), tf.gather_nd(loss, idx)
+        def flush(full, active):
+            idx, values = active[0], active[-len(full) :]
+            return tuple(tf.tensor_scatter_nd_update(t, idx, v) for t, v in zip(full, values))
+
+        def cond(i, full, active):
+            return tf.logical_and(i < self.n_queries, tf.size(active[0]) > 0)
+
+        def body(i, full, active):
+            idx, y_c, *context_c, best_c, margin_c, loss_c, queries_c = active
             keys = _ops.split_key(tf.random.experimental.stateless_fold_in(loop_key, i), 6)
-            side = self.window_side(i, height, width)
-            x_new = self._search.propose(x_c, best_c, eps, side, keys)
-            margin_new, loss_new = score(x_new, tf.gather_nd(y, idx))
+            x_new = self._search.propose(context_c, best_c, eps, sides[i], keys)
+            margin_new, loss_new = score(x_new, y_c)
             improved = loss_new < loss_c
             loss_c = tf.where(improved, loss_new, loss_c)
             improved = tf.logical_or(improved, margin_new <= 0.0)
             margin_c = tf.where(improved, margin_new, margin_c)
             best_c = _ops.select(improved, x_new, best_c)
-            x_best = tf.tensor_scatter_nd_update(x_best, idx, best_c)
-            margin = tf.tensor_scatter_nd_update(margin, idx, margin_c)
-            loss = tf.tensor_scatter_nd_update(loss, idx, loss_c)
-            queries = tf.tensor_scatter_nd_add(queries, idx, tf.ones_like(margin_c))
-            return i + 1, x_best, margin, loss, queries
+            active = (idx, y_c, *context_c, best_c, margin_c, loss_c, queries_c + 1.0)
 
-        _, x_best, margin, loss, queries = tf.while_loop(
-            cond, body, [tf.constant(0), x_best, margin, loss, queries], parallel_iterations=1
+            def regather():
+                flushed = flush(full, active)
+                return flushed, gather(flushed)
+
+            full, active = tf.cond(tf.reduce_any(margin_c <= 0.0), regather, lambda: (full, active))
+            return i + 1, full, active
+
+        full = (x_best, margin, loss, queries)
+        _, full, active = tf.while_loop(
+            cond, body, [tf.constant(0), full, gather(full)], parallel_iterations=1
         )
+        x_best, margin, _, queries = flush(full, active)
         return x_best, margin, queries
 
     def _restart(self, score, images, y, eps, key, state):
