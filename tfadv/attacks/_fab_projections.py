@@ -61,23 +61,22 @@ def project_linf(t, w, b):
     `min(lambda, room)` against the sign of `w`, and `lambda` is found by bisection over the sorted
     rooms.
     """
-    sign = tf.where(tf.reduce_sum(w * t, 1) - b >= 0.0, 1.0, -1.0)
-    w, b = w * sign[:, None], b * sign
+    wt = tf.reduce_sum(w * t, 1)
+    sign = tf.where(wt - b >= 0.0, 1.0, -1.0)
+    w, b = w * sign[:, None], (b - wt) * sign
     nonzero = tf.cast(tf.not_equal(w, 0.0), tf.float32)
     a = tf.cast(w < 0.0, tf.float32)
     d = (a - t) * nonzero
     room = a - t * (2.0 * a - 1.0)
-    order = tf.argsort(room, axis=1)
-    b = b - tf.reduce_sum(w * t, 1)
     b0 = tf.reduce_sum(w * d, 1)
-    descending = tf.reverse(order, axis=[1])
-    w_sorted = tf.gather(w, descending, batch_dims=1)
-    s = tf.cumsum(tf.abs(w_sorted), axis=1)
-    sb = tf.cumsum(-w_sorted * tf.gather(d, descending, batch_dims=1), axis=1) + b0[:, None]
+    # Coordinates by decreasing room. Where `w != 0`, `-w * d` equals `|w| * room` exactly.
+    descending = tf.reverse(tf.argsort(room, axis=1), axis=[1])
+    room_descending = tf.gather(room, descending, batch_dims=1)
+    w_sorted = tf.abs(tf.gather(w, descending, batch_dims=1))
+    s = tf.cumsum(w_sorted, axis=1)
+    sb = tf.cumsum(w_sorted * room_descending, axis=1) + b0[:, None]
     all_capped = b - (sb[:, -1] - s[:, -1] * tf.reduce_min(room, axis=1)) > 0.0
     searched = tf.logical_and(b - b0 > 0.0, tf.logical_not(all_capped))
-
-    room_descending = tf.gather(room, descending, batch_dims=1)
     k = _run_bisection(b[:, None] - (sb - s * room_descending) > 0.0)
     lam_all = tf.maximum(tf.math.divide_no_nan(b - sb[:, -1], -s[:, -1]), 0.0)[:, None]
     lam = tf.maximum(tf.math.divide_no_nan(b - rows(sb, k), -rows(s, k)), 0.0)[:, None]

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from tfadv.attacks import _ops
 from tfadv.attacks._fab_projections import rows as _rows
 from tfadv.attacks.attack import Attack
 from tfadv.utils import validation
@@ -99,15 +100,14 @@ class FABT(Attack):
     def _boundaries(self, model, x1, shape, y, target):
         """Logit differences `f_c - f_y` `[n, m]` and their input gradients `[n, m, dim]`."""
         images = tf.reshape(x1, shape)
+        if self.targeted:
+            diff, _, grad = _ops.value_and_grad(
+                model, images, lambda logits: _rows(logits, target) - _rows(logits, y)
+            )
+            return diff[:, None], tf.reshape(grad, [tf.shape(x1)[0], 1, -1])
         with tf.GradientTape() as tape:
             tape.watch(images)
             logits = self.logits(model, images)
-            if self.targeted:
-                diff = _rows(logits, target) - _rows(logits, y)
-                total = tf.reduce_sum(diff)
-        if self.targeted:
-            grad = tape.gradient(total, images)
-            return diff[:, None], tf.reshape(grad, [tf.shape(x1)[0], 1, -1])
         jacobian = tape.batch_jacobian(logits, images)
         jacobian = tf.reshape(jacobian, [tf.shape(x1)[0], tf.shape(logits)[1], -1])
         one_hot = tf.one_hot(y, tf.shape(logits)[1])
@@ -130,10 +130,14 @@ class FABT(Attack):
 
         def body(i, x1, adv, res):
             df, dg = self._boundaries(model, x1, shape, y, target)
-            dist = tf.abs(df) / (1e-12 + ball.dual_norm(dg))
-            closest = tf.argmin(dist, axis=1, output_type=tf.int32)
-            w = tf.gather(dg, closest[:, None], batch_dims=1)[:, 0]
-            b = -_rows(df, closest) + tf.reduce_sum(w * x1, axis=1)
+            if self.targeted:  # one boundary: no closest one to pick
+                w, f = dg[:, 0], df[:, 0]
+            else:
+                dist = tf.abs(df) / (1e-12 + ball.dual_norm(dg))
+                closest = tf.argmin(dist, axis=1, output_type=tf.int32)
+                w = tf.gather(dg, closest[:, None], batch_dims=1)[:, 0]
+                f = _rows(df, closest)
+            b = -f + tf.reduce_sum(w * x1, axis=1)
             steps = ball.project_onto_hyperplane(
                 tf.concat([x1, x0], 0), tf.concat([w, w], 0), tf.concat([b, b], 0)
             )
