@@ -171,3 +171,33 @@ def test_fabt_config_round_trip_and_errors():
         FABT(targeted="yes")
     with pytest.raises(ValueError, match="eta=0.5"):
         FABT(eta=0.5)
+
+
+def autoattack_bisection(keep):
+    """AutoAttack's `lb` after `ceil(log2(dim))` halvings over `[0, dim - 1]`, row by row."""
+    dim = keep.shape[1]
+    steps = int(np.ceil(np.log2(dim))) if dim > 1 else 0
+    out = []
+    for row in keep:
+        lower, upper = 0, dim - 1
+        for _ in range(steps):
+            middle = (lower + upper) // 2
+            lower, upper = (middle, upper) if row[middle] else (lower, middle)
+        out.append(lower)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3, 7, 64, 784])
+def test_projection_boundary_equals_autoattacks_bisection(dim):
+    from tfadv.attacks._fab_projections import _last_kept
+
+    rng = np.random.default_rng(dim)
+    boundaries = np.concatenate([[0, dim], rng.integers(0, dim + 1, 30)])
+    keep = np.arange(dim)[None, :] < boundaries[:, None]  # holds up to a boundary, then fails
+    np.testing.assert_array_equal(_last_kept(tf.constant(keep)).numpy(), autoattack_bisection(keep))
+    if dim >= 8:  # a rounding blip after the boundary: the first boundary is the one kept
+        blip = keep.copy()
+        blip[:, -1] = True
+        expected = np.clip(np.minimum(boundaries, dim - 1) - 1, 0, dim - 2)
+        expected[boundaries == dim] = dim - 2
+        np.testing.assert_array_equal(_last_kept(tf.constant(blip)).numpy(), expected)

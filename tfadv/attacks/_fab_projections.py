@@ -5,18 +5,9 @@ Ports of AutoAttack's `projection_linf` and `projection_l2` (fra31/auto-attack, 
 `tfadv.attacks.FABT` calls.
 """
 
-import math
-
 import tensorflow as tf
 
 _BIG = 1e12
-
-
-def _search_steps(dim):
-    """Bisection steps over `dim` sorted coordinates: `ceil(log2(dim))` (a Python int when static)."""
-    if isinstance(dim, int):
-        return math.ceil(math.log2(dim)) if dim > 1 else 0
-    return tf.cast(tf.math.ceil(tf.math.log(tf.cast(dim, tf.float32)) / math.log(2.0)), tf.int32)
 
 
 def rows(params, index):
@@ -24,33 +15,21 @@ def rows(params, index):
     return tf.gather(params, index[:, None], batch_dims=1)[:, 0]
 
 
-def _run_bisection(keep_left):
-    """Per-row bisection over `[0, dim - 1]` for the last index `k` where `keep_left[:, k]` holds.
+def _last_kept(keep_left):
+    """Per row, the last index `k` in `[0, dim - 2]` before the test `keep_left` first fails.
 
-    `keep_left` is a boolean `[n_rows, dim]` (the test at every index, computed at once); the answer
-    is AutoAttack's `lb` after `ceil(log2(dim))` halvings, which visit only the tested middles, so it
-    equals AutoAttack's also where the test is not monotone. With a static `dim` the halvings are
-    unrolled (no loop inside the attack's loop).
+    AutoAttack bisects over `[0, dim - 1]` for the boundary of a test that holds up to some index
+    and fails after it (both projections' tests are monotone in exact arithmetic), ending at the
+    last index that holds, at `0` when none does, and at `dim - 2` when all do (the bisection
+    never tests the last index). This returns the same boundary from the first failing index: a
+    handful of operations instead of `ceil(log2(dim))` dependent halvings in the attack's inner
+    loop. Rounding can make the test hold again after failing (a negative remainder of `w^2` at the
+    end of the l2 projection's sorted coordinates); the first boundary is the exact one.
     """
-    n_rows = tf.shape(keep_left)[0]
-    dim = keep_left.shape[1] if keep_left.shape[1] is not None else tf.shape(keep_left)[1]
-
-    def halve(lower, upper):
-        middle = tf.floor(0.5 * (lower + upper))
-        go_right = rows(keep_left, tf.cast(middle, tf.int32))
-        return tf.where(go_right, middle, lower), tf.where(go_right, upper, middle)
-
-    lower = tf.zeros([n_rows], tf.float32)
-    upper = tf.fill([n_rows], tf.cast(dim - 1, tf.float32))
-    steps = _search_steps(dim)
-    if isinstance(steps, int):
-        for _ in range(steps):
-            lower, upper = halve(lower, upper)
-    else:
-        _, lower, _ = tf.while_loop(
-            lambda i, *_: i < steps, lambda i, lo, up: (i + 1, *halve(lo, up)), [0, lower, upper]
-        )
-    return tf.cast(lower, tf.int32)
+    dim = tf.shape(keep_left)[1]
+    failing = tf.concat([tf.logical_not(keep_left), tf.ones_like(keep_left[:, :1])], axis=1)
+    first_failure = tf.argmax(tf.cast(failing, tf.int32), axis=1, output_type=tf.int32)
+    return tf.clip_by_value(first_failure - 1, 0, tf.maximum(dim - 2, 0))
 
 
 def project_linf(t, w, b):
@@ -77,7 +56,7 @@ def project_linf(t, w, b):
     sb = tf.cumsum(w_sorted * room_descending, axis=1) + b0[:, None]
     all_capped = b - (sb[:, -1] - s[:, -1] * tf.reduce_min(room, axis=1)) > 0.0
     searched = tf.logical_and(b - b0 > 0.0, tf.logical_not(all_capped))
-    k = _run_bisection(b[:, None] - (sb - s * room_descending) > 0.0)
+    k = _last_kept(b[:, None] - (sb - s * room_descending) > 0.0)
     lam_all = tf.maximum(tf.math.divide_no_nan(b - sb[:, -1], -s[:, -1]), 0.0)[:, None]
     lam = tf.maximum(tf.math.divide_no_nan(b - rows(sb, k), -rows(s, k)), 0.0)[:, None]
     d_search = tf.minimum(lam, d) * a + tf.maximum(-lam, d) * (1.0 - a)
@@ -116,7 +95,7 @@ def project_l2(t, w, b):
     unreachable = tf.reduce_sum(d * w, 1) + c > 0.0
     searched = tf.logical_not(tf.logical_or(unclipped, unreachable))
 
-    k = _run_bisection(s[:, :-1] + c[:, None] > 0.0)
+    k = _last_kept(s[:, :-1] + c[:, None] > 0.0)
     alpha = tf.math.divide_no_nan(rows(s, k) + c, rows(ws, k)) + rows(rs, k)
     alpha = tf.where(tf.equal(rows(ws, k), 0.0), 0.0, alpha)[:, None]
     d_search = tf.where(alpha > r, d, -alpha * w)

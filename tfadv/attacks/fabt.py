@@ -104,7 +104,7 @@ class FABT(Attack):
             diff, _, grad = _ops.value_and_grad(
                 model, images, lambda logits: _rows(logits, target) - _rows(logits, y)
             )
-            return diff[:, None], tf.reshape(grad, [tf.shape(x1)[0], 1, -1])
+            return diff[:, None], tf.reshape(grad, [-1, 1, x1.shape[1] or tf.shape(x1)[1]])
         with tf.GradientTape() as tape:
             tape.watch(images)
             logits = self.logits(model, images)
@@ -124,7 +124,8 @@ class FABT(Attack):
     def _single_run(self, model, x, y, target, eps, random_start, key):
         """One FAB run from `x` (or a random start). Returns `(x_adv, min_norm)` per example."""
         shape = tf.shape(x)
-        x0 = tf.reshape(x, [shape[0], -1])
+        features = x.shape[1:].num_elements()  # static where the image shape is
+        x0 = tf.reshape(x, [-1, features]) if features else tf.reshape(x, [shape[0], -1])
         x1 = tf.cond(random_start, lambda: self._random_start(x0, eps, key), lambda: x0)
         ball = self.threat_model
 
