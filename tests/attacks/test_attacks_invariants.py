@@ -192,3 +192,31 @@ def test_bad_inputs_raise(name, model_and_data):
         type(attack)(eps=-0.5)
     with pytest.raises(TypeError, match="takes no per-call options|tau"):
         attack(model, x, y, bogus=1)
+
+
+def branching_model():
+    """A plain function as the model, with a Python `if` on a tensor: only AutoGraph traces it.
+
+    (AutoGraph converts a function called from converted code; it never converts Keras 3's own
+    code, and so never a `keras.Model`'s `call`.)
+    """
+    dense = keras.layers.Dense(10)
+    dense.build((None, 28 * 28))
+
+    def model(x, training=False):
+        logits = dense(tf.reshape(x, [-1, 28 * 28]))
+        if tf.reduce_max(tf.abs(logits)) > 1e6:  # never true; a graph without AutoGraph refuses it
+            logits = logits / 1e6
+        return logits
+
+    return model
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_model_that_needs_autograph_is_attacked(name, model_and_data):
+    """Attacks compile without AutoGraph (faster tracing) and retrace with it for such a model."""
+    _, x, y = model_and_data
+    attack = make_attack(name, seed=0)
+    x_adv = attack(branching_model(), x[:4], y[:4])
+    assert np.max(np.abs(x_adv.numpy() - x[:4])) <= EPS["linf"] + 1e-6
+    assert attack._compiled.experimental_get_tracing_count() == 1

@@ -138,7 +138,11 @@ class Attack(abc.ABC):
         specs = [tf.TensorSpec([None, *x.shape[1:]], x.dtype), tf.TensorSpec([None], tf.int32)]
         specs += [tf.TensorSpec([], tf.float32)] * 2
         option_specs = {key: tf.TensorSpec.from_tensor(value) for key, value in options.items()}
-        compiled.get_concrete_function(model, *specs, **option_specs)
+        try:
+            compiled.get_concrete_function(model, *specs, **option_specs)
+        except tf.errors.OperatorNotAllowedInGraphError:  # the model's own Python control flow
+            compiled = self._compiled = tf.function(self._run_graph)
+            compiled.get_concrete_function(model, *specs, **option_specs)
         try:
             result = compiled(model, *args, **options)
         except tf.errors.InvalidArgumentError as error:
@@ -199,7 +203,11 @@ class Attack(abc.ABC):
         """This attack's `tf.function` (one per attack object: a model's Python-level switches,
         such as `tfadv.layers.use_auxiliary_bn`, are read when it traces)."""
         if self._compiled is None:
-            self._compiled = tf.function(self._run_graph)
+            # The attacks' loops are `tf.while_loop`s, so they need no AutoGraph, and converting
+            # their code took most of the tracing time (4.8 s of the "standard" protocol's four
+            # attacks against 0.95 s without). A model whose `call` needs AutoGraph (a Python `if`
+            # on a tensor) is traced again with it: see `run`.
+            self._compiled = tf.function(self._run_graph, autograph=False)
         return self._compiled
 
     def _run_graph(self, model, x, y, eps, base_eps, **options):
