@@ -43,10 +43,12 @@ def project_linf(t, w, b):
     wt = tf.reduce_sum(w * t, 1)
     sign = tf.where(wt - b >= 0.0, 1.0, -1.0)
     w, b = w * sign[:, None], (b - wt) * sign
-    nonzero = tf.cast(tf.not_equal(w, 0.0), tf.float32)
-    a = tf.cast(w < 0.0, tf.float32)
-    d = (a - t) * nonzero
-    room = a - t * (2.0 * a - 1.0)
+    # Each coordinate moves towards the box edge against the sign of `w`: by up to `room`, with
+    # the full step `d` (coordinates with `w == 0` stay; they are masked at the end).
+    negative = w < 0.0
+    upper = 1.0 - t
+    room = tf.where(negative, upper, t)
+    d = tf.where(negative, upper, -t)
     b0 = tf.reduce_sum(w * d, 1)
     # Coordinates by decreasing room. Where `w != 0`, `-w * d` equals `|w| * room` exactly.
     descending = tf.reverse(tf.argsort(room, axis=1), axis=[1])
@@ -59,11 +61,10 @@ def project_linf(t, w, b):
     k = _last_kept(b[:, None] - (sb - s * room_descending) > 0.0)
     lam_all = tf.maximum(tf.math.divide_no_nan(b - sb[:, -1], -s[:, -1]), 0.0)[:, None]
     lam = tf.maximum(tf.math.divide_no_nan(b - rows(sb, k), -rows(s, k)), 0.0)[:, None]
-    d_search = tf.minimum(lam, d) * a + tf.maximum(-lam, d) * (1.0 - a)
-    d = tf.where(
-        all_capped[:, None], (2.0 * a - 1.0) * lam_all, tf.where(searched[:, None], d_search, d)
-    )
-    return d * nonzero
+    d_search = tf.where(negative, tf.minimum(lam, d), tf.maximum(-lam, d))
+    capped = tf.where(negative, lam_all, -lam_all)
+    d = tf.where(all_capped[:, None], capped, tf.where(searched[:, None], d_search, d))
+    return tf.where(tf.not_equal(w, 0.0), d, 0.0)
 
 
 def project_l2(t, w, b):
