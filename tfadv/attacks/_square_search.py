@@ -1,8 +1,10 @@
 """The Square attack's search steps (internal): window schedule, starts and proposals per norm.
 
 `Square` holds no `if norm == ...` branch: it looks up the search of its threat model in `SEARCHES`
-(`LinfSearch` or `L2Search`), which sizes the square window, draws the start and proposes the next
-candidate. Images are NHWC; randomness comes from stateless keys (`tfadv.attacks._ops`).
+(`LinfSearch` or `L2Search`), which sizes the square window, draws the start, prepares the
+per-example `context` that proposals need (computed once, gathered with the examples still
+searching) and proposes the next candidate. Images are NHWC; randomness comes from stateless keys
+(`tfadv.attacks._ops`).
 """
 
 import tensorflow as tf
@@ -61,22 +63,17 @@ def _eta_pattern(sh, sw, height, width):
     return pattern / (tf.sqrt(tf.reduce_sum(tf.square(pattern))) + _ops.TINY)
 
 
-def _window_mask(vh, vw, sh, sw, height, width):
-    """`[m, height, width, 1]`: 1 inside each example's `sh x sw` window at `(vh, vw)`."""
-    rows = tf.range(height)[None, :, None]
-    cols = tf.range(width)[None, None, :]
-    vh, vw = vh[:, None, None], vw[:, None, None]
-    inside = tf.logical_and(
-        tf.logical_and(rows >= vh, rows < vh + sh), tf.logical_and(cols >= vw, cols < vw + sw)
-    )
-    return tf.cast(inside, tf.float32)[..., None]
-
-
 def _window_1d(start, side, size):
     """`[m, size]` float: 1 on `[start, start + side)` of each example, else 0."""
     positions = tf.range(size)[None, :]
     inside = tf.logical_and(positions >= start[:, None], positions < start[:, None] + side)
     return tf.cast(inside, tf.float32)
+
+
+def _window_mask(vh, vw, sh, sw, height, width):
+    """`[m, height, width, 1]`: 1 inside each example's `sh x sw` window at `(vh, vw)`."""
+    rows, cols = _window_1d(vh, sh, height), _window_1d(vw, sw, width)
+    return (rows[:, :, None] * cols[:, None, :])[..., None]
 
 
 def _random_corner(key, m, size, window):
