@@ -7,10 +7,13 @@ weights (`mnist/trades_ema.py`). AWP adds one forward-backward pass per step (it
 perturbation; measured 1.33x TRADES' training time at equal epochs), MART and the EMA cost what
 TRADES costs. For equal wall time the AWP row trains N epochs and the three others round(4 N / 3);
 N is the file's argument (`awp_mart_ema.py:N`, default 3), and the rows' epochs come from it, not
-from `--config.common.epochs`. The table's train seconds show how equal the wall times were. At
-N <= 3 (the reduced budget: 96 to 128 optimizer steps) the EMA momentum is 0.97 rather than the
-recipe's 0.995, whose 200-step horizon would average mostly the initial weights; from N = 4 on
-(at least 5 epochs, 140+ steps on 2,000 digits, 740+ on 10,000) the row keeps the recipe's 0.995.
+from `--config.common.epochs`. An optional second argument sets beta in the three TRADES rows
+(`awp_mart_ema.py:6,6`; default 1.0, TRADES' MNIST value): at 6 they regularise as hard as MART's
+beta 6, so the table compares the methods rather than the strength of their regularisers. The
+table's train seconds show how equal the wall times were. At N <= 3 (the reduced budget: 96 to
+128 optimizer steps) the EMA momentum is 0.97 rather than the recipe's 0.995, whose 200-step
+horizon would average mostly the initial weights; from N = 4 on (at least 5 epochs, 140+ steps on
+2,000 digits, 740+ on 10,000) the row keeps the recipe's 0.995.
 
 Reduced budget (the default): AWP 3 epochs, the others 4, on the first 2,000 training digits (200
 more held out for validation), epsilon ramped over the first epoch, "standard" protocol on the first
@@ -28,6 +31,12 @@ At eps 0.3 on all 10,000 digits, AWP 6 epochs and the others 8, a 3-epoch ramp, 
 500 test digits (71 minutes here; measured in `docs/results.md`):
 
     tfadv table --config recipes/tables/awp_mart_ema.py:6 \\
+        --config.common.data.train_limit=10000 --config.common.data.validation_size=500 \\
+        --config.common.eps_schedule.ramp_epochs=3 --config.common.evaluation.limit=500
+
+The same with every TRADES row at beta 6, MART's strength (measured in `docs/results.md`):
+
+    tfadv table --config recipes/tables/awp_mart_ema.py:6,6 \\
         --config.common.data.train_limit=10000 --config.common.data.validation_size=500 \\
         --config.common.eps_schedule.ramp_epochs=3 --config.common.evaluation.limit=500
 
@@ -51,15 +60,28 @@ against Norm-Bounded Adversarial Examples", arXiv:2010.03593 (weight averaging).
 from tfadv.experiment.table_config import base_config, budget, row
 
 
-def get_config(awp_epochs="3"):
-    if not str(awp_epochs).isdigit() or int(awp_epochs) < 1:
+def get_config(argument="3"):
+    epochs_text, _, beta_text = str(argument).partition(",")
+    if not epochs_text.isdigit() or int(epochs_text) < 1:
         raise ValueError(
-            "The file's argument is the AWP row's epochs, an integer >= 1 "
-            f"(awp_mart_ema.py:3). Received: awp_epochs={awp_epochs!r}"
+            "The file's argument is the AWP row's epochs, an integer >= 1, optionally followed by "
+            f"TRADES' beta (awp_mart_ema.py:3 or awp_mart_ema.py:6,6). Received: awp_epochs={epochs_text!r}"
         )
-    awp = int(awp_epochs)
+    beta = 1.0
+    if beta_text:
+        try:
+            beta = float(beta_text)
+        except ValueError:
+            beta = -1.0
+        if not beta >= 0 or beta != beta or beta == float("inf"):
+            raise ValueError(
+                "TRADES' beta after the comma must be a finite number >= 0 (awp_mart_ema.py:6,6). "
+                f"Received: beta={beta_text!r}"
+            )
+    awp = int(epochs_text)
     others = f"epochs={round(4 * awp / 3)}"
     ema = 0.97 if awp <= 3 else 0.995
+    trades_beta = (f"method.knobs.beta={beta!r}",) if beta_text else ()  # 1.0: the recipes' own
     common = budget()
     del common["epochs"]  # every row sets its own (equal wall time), so none is in common
     return base_config(
@@ -71,15 +93,22 @@ def get_config(awp_epochs="3"):
         ),
         common=common,
         rows=(
-            row("trades", "TRADES (beta 1)", "mnist/trades.py", others),
-            row("awp_trades", "TRADES-AWP (gamma 5e-3)", "mnist/awp_trades.py", f"epochs={awp}"),
+            row("trades", f"TRADES (beta {beta:g})", "mnist/trades.py", others, *trades_beta),
+            row(
+                "awp_trades",
+                f"TRADES-AWP (beta {beta:g}, gamma 5e-3)",
+                "mnist/awp_trades.py",
+                f"epochs={awp}",
+                *trades_beta,
+            ),
             row("mart", "MART (beta 6)", "mnist/mart.py", others),
             row(
                 "trades_ema",
-                f"TRADES + EMA ({ema:g})",
+                f"TRADES + EMA (beta {beta:g}, {ema:g})",
                 "mnist/trades_ema.py",
                 others,
                 f"optimizer.ema_momentum={ema:g}",
+                *trades_beta,
             ),
         ),
     )

@@ -231,6 +231,23 @@ def test_awp_table_gives_the_rows_equal_wall_time():
         table_lib.load(path + ":0")
 
 
+def test_awp_table_sets_beta_in_every_trades_row():
+    """`awp_mart_ema.py:N,BETA` puts BETA in the three TRADES rows (TRADES, its AWP and its EMA)
+    and their labels; MART keeps its own beta 6; without it the rows keep the recipes' beta 1."""
+    path = os.path.join(ROOT, "recipes", "tables", "awp_mart_ema.py")
+    _, rows = table_lib.load(path + ":6,6")
+    betas = {entry["key"]: entry["config"].method.knobs.beta for entry in rows}
+    assert betas == {"trades": 6.0, "awp_trades": 6.0, "mart": 6.0, "trades_ema": 6.0}
+    labels = {entry["key"]: entry["label"] for entry in rows}
+    assert labels["trades"] == "TRADES (beta 6)" and "beta 6" in labels["awp_trades"]
+    _, rows = table_lib.load(path + ":6")
+    betas = {entry["key"]: entry["config"].method.knobs.beta for entry in rows}
+    assert betas["trades"] == 1.0 and betas["trades_ema"] == 1.0 and betas["mart"] == 6.0
+    for bad in ("x", "-1", "nan", "inf"):
+        with pytest.raises(ValueError, match=f"Received: beta='{bad}'"):
+            table_lib.load(path + ":6," + bad)
+
+
 def _fake_finished_row(entry, clean, robust, variant="default"):
     """Writes what a finished `tfadv train` leaves (config, summary, history) for `entry`."""
     folder = entry["config"].workdir
