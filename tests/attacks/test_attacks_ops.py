@@ -129,3 +129,50 @@ def test_select_and_norms_per_example():
     t = tf.constant([[[3.0, 0.0], [0.0, -4.0]]])
     np.testing.assert_allclose(_ops.l2_norm(t).numpy(), [5.0])
     np.testing.assert_allclose(_ops.linf_norm(t).numpy(), [4.0])
+
+
+def _noinline_functions(concrete):
+    library = concrete.graph.as_graph_def().library.function
+    return [f for f in library if f.attr.get("_noinline") is not None and f.attr["_noinline"].b]
+
+
+def test_a_separate_gradient_equals_the_inlined_one_in_nested_loops():
+    """`separate=True` (FAB-T's gradient, in nested loops and a `cond`) gives the inlined
+    gradient's values and, on a CPU-only machine, is traced as a function of its own."""
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
+    x = tf.constant(np.random.default_rng(2).random((5, 8, 8, 1)).astype("float32"))
+    y = tf.constant([0, 1, 2, 0, 1])
+
+    def traced(separate):
+        def inner(i, total):
+            def step():
+                shifted = x + 0.01 * tf.cast(i, tf.float32)
+                objective = lambda z: _ops.margin(z, y)  # noqa: E731
+                return _ops.value_and_grad(model, shifted, objective, separate=separate)[2]
+
+            return i + 1, total + tf.cond(i >= 0, step, lambda: tf.zeros_like(x))
+
+        def outer(j, total):
+            return j + 1, tf.while_loop(lambda i, _: i < 3, inner, [0, total])[1]
+
+        def run(x_in):
+            return tf.while_loop(lambda j, _: j < 2, outer, [0, tf.zeros_like(x_in)])[1]
+
+        return tf.function(run, autograph=False).get_concrete_function(x)
+
+    inlined, separate = traced(False), traced(True)
+    np.testing.assert_allclose(separate(x).numpy(), inlined(x).numpy(), rtol=1e-6, atol=1e-7)
+    assert not _noinline_functions(inlined)
+    assert bool(_noinline_functions(separate)) == _ops._cpu_only()
+    # Eagerly there is no graph to separate from: the plain gradient.
+    eager = _ops.value_and_grad(model, x, lambda z: _ops.margin(z, y), separate=True)[2]
+    plain = _ops.value_and_grad(model, x, lambda z: _ops.margin(z, y))[2]
+    np.testing.assert_array_equal(eager.numpy(), plain.numpy())

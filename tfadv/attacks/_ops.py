@@ -6,6 +6,8 @@ Transformation). Every attack and threat model of `tfadv.attacks` uses these fun
 its own copy.
 """
 
+import functools
+
 import tensorflow as tf
 
 #: Added to norms and denominators before dividing.
@@ -17,6 +19,9 @@ _FLOAT16_LOSS_SCALE = 1024.0
 
 # Multiplies the batch sum in `seed_key`, so that batches with close sums get distant keys.
 _BATCH_HASH = 997.0
+
+# Keeps a traced gradient a function of its own (`value_and_grad(..., separate=True)`).
+_NO_INLINE = {"_noinline": True}
 
 
 def default_step_size(eps, steps):
@@ -178,7 +183,28 @@ def _value_and_grad_once(model, x, objective_fn, scale):
     return objective, logits, tf.where(tf.math.is_finite(grad), grad, 0.0)
 
 
-def value_and_grad(model, x, objective_fn, eot=1):
+@functools.cache
+def _cpu_only():
+    """Whether this machine has no accelerator (Keras then compiles without XLA, and TensorFlow's
+    oneDNN graph pass picks the CPU kernels)."""
+    return all(device.device_type == "CPU" for device in tf.config.list_physical_devices())
+
+
+def _separate_function(fn, x):
+    """`fn(x)` traced as a function of its own that is not inlined into the caller's graph.
+
+    TensorFlow's oneDNN layout pass gives `MaxPoolGrad` its fast kernel only when it meets the
+    forward `MaxPool` first in a topological order of the graph, which a graph with nested loops
+    does not always give: FAB-T's gradient, inside three nested loops and a `cond`, ran the slow
+    Eigen kernel. A separate function's graph has no loop. Each call costs a function launch.
+    """
+    try:
+        return tf.function(fn, autograph=False, experimental_attributes=_NO_INLINE)(x)
+    except tf.errors.OperatorNotAllowedInGraphError:  # the model's `call` needs AutoGraph
+        return tf.function(fn, experimental_attributes=_NO_INLINE)(x)
+
+
+def value_and_grad(model, x, objective_fn, eot=1, separate=False):
     """Per-example objective, logits and float32 input gradient of the summed objective.
 
     `objective_fn` maps float32 logits `[batch, classes]` to a per-example objective `[batch]`. The
@@ -189,9 +215,14 @@ def value_and_grad(model, x, objective_fn, eot=1):
     With `eot > 1` (Expectation over Transformation, for randomised models) the objective and the
     gradient are averaged over `eot` forward passes; the logits are those of the last pass.
 
+    With `separate=True`, inside a `tf.function` on a CPU-only machine, the gradient is traced as a
+    function of its own (`_separate_function`): for attacks whose gradient sits in nested loops.
+
     Returns:
         `(objective, logits, grad)`: `[batch]`, `[batch, classes]` and the shape of `x`.
     """
+    if separate and eot == 1 and tf.inside_function() and _cpu_only():
+        return _separate_function(lambda z: value_and_grad(model, z, objective_fn), x)
     scale = _FLOAT16_LOSS_SCALE if _compute_dtype(model) == "float16" else 1.0
     objective, logits, grad = _value_and_grad_once(model, x, objective_fn, scale)
     if eot == 1:

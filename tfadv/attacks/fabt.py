@@ -102,7 +102,10 @@ class FABT(Attack):
         images = tf.reshape(x1, shape)
         if self.targeted:
             diff, _, grad = _ops.value_and_grad(
-                model, images, lambda logits: _rows(logits, target) - _rows(logits, y)
+                model,
+                images,
+                lambda logits: _rows(logits, target) - _rows(logits, y),
+                separate=True,  # in nested loops: see `_ops._separate_function`
             )
             return diff[:, None], tf.reshape(grad, [-1, 1, x1.shape[1] or tf.shape(x1)[1]])
         with tf.GradientTape() as tape:
