@@ -9,7 +9,7 @@ eps 0.3) and under the slides' attacks: l-inf FGSM, PGD-20 and C&W-inf (PGD-30 o
 with the training attack's gradient evaluations per example per epoch (FAT's saved
 back-propagations) and the wall time of training and evaluation. GAIRAT and GAIR-FAT reweight from
 epoch 2 (`begin_epoch=1`) at every budget here; their recipes start at epoch 8 of 15. The EMA row
-averages with momentum 0.95 (a 20-step horizon, for the reduced budget's 56 optimizer steps; the
+averages with momentum 0.95 (a 20-step horizon, for the reduced budget's 64 optimizer steps; the
 recipe's 0.995 would average mostly the initial weights there). Every row trains the same epochs
 here; `awp_mart_ema.py` compares the last three with TRADES at equal wall time instead.
 
