@@ -36,6 +36,8 @@ def _error(capsys, argv):
         (["--config.model.name=resnet50"], "model='resnet50'"),
         (["--config.model.kwargs.depth=8"], "depth"),
         (["--config.data.name=imagenet"], "imagenet"),
+        (["--config.data.augment_zoom=1.5"], "data.augment_zoom=1.5"),
+        (["--config.data.augment_rotation=-5"], "data.augment_rotation=-5"),
         (["--config.validation.monitor=val_loss"], "val_loss"),
         (["--config.lr_schedule.name=piecewise"], "boundaries"),
         (["--epochs", "3"], "--epochs"),

@@ -34,11 +34,38 @@ def load_data(config):
 
 
 def augment_options(config):
-    """`tfadv.data.random_crop_flip`'s arguments from `config.data`, or `None` without `augment`."""
+    """The training augmentation's arguments from `config.data`, or `None` without `augment`.
+
+    `padding` and `flip` for `tfadv.data.random_crop_flip`, `rotation` and `zoom` for
+    `tfadv.data.random_affine` (see `augment_batch`).
+    """
     data = config.data
     if not data.augment:
         return None
-    return {"padding": data.augment_padding, "flip": data.augment_flip}
+    return {
+        "padding": data.augment_padding,
+        "flip": data.augment_flip,
+        "rotation": data.augment_rotation,
+        "zoom": data.augment_zoom,
+    }
+
+
+def augment_batch(x, y, key, *, padding, flip, rotation=0.0, zoom=0.0):
+    """One training batch augmented as `augment_options` says, keyed by `key` (`augment_key`).
+
+    Random crops and flips (`tfadv.data.random_crop_flip`) keyed by `key`, then, when `rotation`
+    or `zoom` is set, a random rotation and scaling (`tfadv.data.random_affine`) keyed by
+    `fold_in(key, 1)`.
+    """
+    import tensorflow as tf
+
+    import tfadv
+
+    x, y = tfadv.data.random_crop_flip(x, y, padding=padding, flip=flip, seed=key)
+    if rotation or zoom:
+        affine_key = tf.random.experimental.stateless_fold_in(key, 1)
+        x, y = tfadv.data.random_affine(x, y, rotation=rotation, zoom=zoom, seed=affine_key)
+    return x, y
 
 
 def augment_key(seed, epoch, batch=0):
@@ -54,7 +81,7 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, augment=None):
     """Shuffled batches of `(x, y)` for epochs `first_epoch .. epochs - 1`, and steps per epoch.
 
     Epoch `e`'s order is a stateless permutation keyed by `(seed, e)`, and with `augment` (the
-    arguments of `tfadv.data.random_crop_flip`) batch `b`'s crops and flips are keyed by
+    arguments of `augment_batch`) batch `b`'s crops, flips, rotations and scalings are keyed by
     `(seed, e, b)`, so nothing depends on how many epochs this process has run: a run resumed
     after epoch `k` trains on exactly the batches an uninterrupted run trains on from epoch
     `k + 1`. The last batch of an epoch may be smaller (nothing is dropped).
@@ -78,10 +105,7 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, augment=None):
         batch_x, batch_y = tf.gather(images, index), tf.gather(labels, index)
         if augment is None:
             return batch_x, batch_y
-        key = augment_key(seed, epoch, batch)
-        return tfadv.data.random_crop_flip(batch_x, batch_y, seed=key, **augment)
-
-    import tfadv
+        return augment_batch(batch_x, batch_y, augment_key(seed, epoch, batch), **augment)
 
     dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     dataset = dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -39,6 +39,14 @@ def check_config(config):
         if data[field] is not None:
             _integer(data, field, 1, "data.")
     _integer(data, "augment_padding", 0, "data.")
+    validation.check_number(
+        "data.augment_rotation", data.augment_rotation, minimum=0.0, maximum=180.0
+    )
+    validation.check_number("data.augment_zoom", data.augment_zoom, minimum=0.0)
+    if data.augment_zoom >= 1.0:
+        raise ValueError(
+            f"`data.augment_zoom` must be < 1. Received: data.augment_zoom={data.augment_zoom}"
+        )
 
     method = tfadv.methods.get(config.method.name)
     budget = tfadv.AttackBudget(

@@ -14,7 +14,9 @@ Fields:
 - `data`: `name` (`tfadv.data.DATASETS`), `validation_size` (held out from the training split),
   `train_limit` / `test_limit` (first N examples), `augment` (random crop and flip:
   `augment_padding` pixels of zero padding, 4, and `augment_flip`, True, as for CIFAR; for digits
-  padding 2 and no flip give random shifts of up to 2 pixels),
+  padding 2 and no flip give random shifts of up to 2 pixels; `augment_rotation`, degrees, and
+  `augment_zoom`, a fraction, both 0 (off), add `tfadv.data.random_affine`'s random rotation and
+  scaling, the classic augmentation for digits),
   `download` (let TensorFlow Datasets download), `synthetic` (uniform random images of the
   dataset's shape and classes, for smoke runs where the data is not on disk).
 - `model`: `name` (`tfadv.models.MODELS`), `kwargs` (builder arguments, e.g. `width`), `init` (a
@@ -76,6 +78,8 @@ def get_config():
             "augment": False,
             "augment_padding": 4,
             "augment_flip": True,
+            "augment_rotation": 0.0,
+            "augment_zoom": 0.0,
             "download": False,
             "synthetic": False,
         }

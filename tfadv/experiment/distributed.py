@@ -195,18 +195,19 @@ def _whole_shares(xy, batch_size, strategy):
 
 def _epoch(source, seed, epoch, augment=None, batch_size=None):
     """Epoch `epoch`'s training arrays as `build.epoch_batches` gives them to `fit`: the same
-    order and, with `augment`, the same crops and flips (keyed per global batch of
+    order and, with `augment`, the same augmentation (keyed per global batch of
     `batch_size`)."""
-    import tfadv
-
     key = tf.constant([seed, epoch], tf.int32)
     order = tf.argsort(tf.random.stateless_uniform([len(source[0])], seed=key)).numpy()
     x, y = source[0][order], source[1][order]
     if augment is not None:
         x = np.concatenate([
-            tfadv.data.random_crop_flip(
-                x[start : start + batch_size], seed=build.augment_key(seed, epoch, batch), **augment
-            ).numpy()
+            build.augment_batch(
+                x[start : start + batch_size],
+                y[start : start + batch_size],
+                build.augment_key(seed, epoch, batch),
+                **augment,
+            )[0].numpy()
             for batch, start in enumerate(range(0, len(x), batch_size))
         ])  # fmt: skip
     return x, y
