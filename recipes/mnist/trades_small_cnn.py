@@ -1,11 +1,15 @@
-"""TRADES with beta 6 on TRADES's own MNIST network, `small_cnn` (four 3x3 convolutions).
+"""TRADES with beta 6 on TRADES's own MNIST network, `small_cnn`, with random shifts, 40 epochs.
 
 `recipes/mnist/trades_beta6_wide.py` (TRADES, beta 6, PGD-10 KL generation, the epsilon ramped
 over the first 5 epochs, Adam 1e-3 with cosine decay, batch 64, the epoch kept by validation
-PGD-10 accuracy, "quick" protocol) with the SmallCNN that Zhang et al. train on MNIST
+PGD-10 accuracy, "quick" protocol) for 40 epochs, with random shifts of up to 2 pixels (zero
+padding 2, random crop, no flip) and the SmallCNN that Zhang et al. train on MNIST
 (conv3-32, conv3-32, pool, conv3-64, conv3-64, pool, dense 200, dropout 0.5, dense 200; 312,202
 parameters) instead of the twice-as-wide two-convolution `compact_cnn` (1,682,954 parameters):
-depth instead of width (Xie and Yuille), at about 60% of the wide network's multiply-adds.
+depth instead of width (Xie and Yuille), at about 60% of the wide network's multiply-adds. The
+recipe with the highest clean accuracy under eps 0.3 training measured here (97.62% on the 5,000
+test digits); without an attack the same network and shifts reach 98.92% after 30 epochs, the
+ceiling adversarial training starts from (`docs/results.md`).
 
 Command (from the repository root):
 
@@ -35,6 +39,9 @@ def get_config():
     config.method = method_config("trades", beta=6.0)
     config.model.name = "small_cnn"
     config.model.kwargs = ml_collections.ConfigDict()
-    config.epochs = 25
+    config.epochs = 40
     config.eps_schedule.ramp_epochs = 5.0
+    config.data.augment = True
+    config.data.augment_padding = 2
+    config.data.augment_flip = False
     return config
