@@ -1,10 +1,10 @@
 """Digit-style data augmentation: a random rotation and scaling of each image about its centre."""
 
 import math
-import numbers
 
 import tensorflow as tf
 
+from tfadv.data.augment import _check_rank, _stateless_key
 from tfadv.utils.validation import check_number
 
 
@@ -76,12 +76,7 @@ def random_affine(image, label=None, *, rotation=10.0, zoom=0.1, seed=None):
             f"`image` must be a float tensor (images in [0, 1]). Received: image with dtype "
             f"{image.dtype.name}"
         )
-    rank = image.shape.rank
-    if rank not in (3, 4):
-        raise ValueError(
-            "`image` must be a (height, width, channels) image or a (batch, height, width, "
-            f"channels) batch. Received: image with shape {image.shape}"
-        )
+    rank = _check_rank(image)
     if rotation == 0.0 and zoom == 0.0:
         return image if label is None else (image, label)
 
@@ -92,11 +87,9 @@ def random_affine(image, label=None, *, rotation=10.0, zoom=0.1, seed=None):
     if seed is None:
         draws = tf.random.uniform([2, n], minval=-1.0, maxval=1.0)
     else:
-        if seed is not None and not isinstance(seed, numbers.Integral):
-            seed = tf.cast(tf.convert_to_tensor(seed), tf.int64)
-        else:
-            seed = tf.constant([check_number("seed", seed, integer=True), 0], tf.int64)
-        draws = tf.random.stateless_uniform([2, n], seed=seed, minval=-1.0, maxval=1.0)
+        draws = tf.random.stateless_uniform(
+            [2, n], seed=_stateless_key(seed), minval=-1.0, maxval=1.0
+        )
     angles = draws[0] * (rotation * math.pi / 180.0)
     scales = 1.0 + draws[1] * zoom
     transforms = _affine_transforms(angles, scales, height, width)

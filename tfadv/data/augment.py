@@ -9,8 +9,22 @@ from tfadv.utils.validation import check_choice, check_number
 PAD_MODES = ("constant", "reflect", "symmetric")
 
 
-def _is_seed_pair(seed):
-    return seed is not None and not isinstance(seed, numbers.Integral)
+def _check_rank(image):
+    """`image`'s rank, 3 (one image) or 4 (a batch); a `ValueError` otherwise."""
+    rank = image.shape.rank
+    if rank not in (3, 4):
+        raise ValueError(
+            "`image` must be a (height, width, channels) image or a (batch, height, width, "
+            f"channels) batch. Received: image with shape {image.shape}"
+        )
+    return rank
+
+
+def _stateless_key(seed):
+    """A stateless random key from an integer seed or a shape `(2,)` integer tensor."""
+    if not isinstance(seed, numbers.Integral):
+        return tf.cast(tf.convert_to_tensor(seed), tf.int64)
+    return tf.constant([check_number("seed", seed, integer=True), 0], tf.int64)
 
 
 def random_crop_flip(image, label=None, *, padding=4, flip=True, seed=None, pad_mode="constant"):
@@ -63,12 +77,7 @@ def random_crop_flip(image, label=None, *, padding=4, flip=True, seed=None, pad_
     if not isinstance(flip, bool):
         raise TypeError(f"`flip` must be a bool. Received: flip={flip!r}")
     image = tf.convert_to_tensor(image)
-    rank = image.shape.rank
-    if rank not in (3, 4):
-        raise ValueError(
-            "`image` must be a (height, width, channels) image or a (batch, height, width, "
-            f"channels) batch. Received: image with shape {image.shape}"
-        )
+    rank = _check_rank(image)
     if pad_mode != "constant":
         # REFLECT needs padding < size; SYMMETRIC needs padding <= size.
         limit_for = {"reflect": "smaller than", "symmetric": "at most"}[pad_mode]
@@ -92,11 +101,8 @@ def random_crop_flip(image, label=None, *, padding=4, flip=True, seed=None, pad_
     if seed is None:
         crop_seed = flip_seed = None
     else:
-        if _is_seed_pair(seed):
-            seed = tf.cast(tf.convert_to_tensor(seed), tf.int64)
-        else:
-            seed = tf.constant([check_number("seed", seed, integer=True), 0], tf.int64)
-        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+        key = _stateless_key(seed)
+        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(key, num=2))
 
     def uniform(shape, seed, **kwargs):
         if seed is None:
