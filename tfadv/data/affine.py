@@ -82,8 +82,7 @@ def random_affine(image, label=None, *, rotation=10.0, zoom=0.1, seed=None):
 
     batch = image if rank == 4 else image[None]
     static_shape = batch.shape
-    shape = tf.shape(batch)
-    n, height, width = shape[0], shape[1], shape[2]
+    n, height, width = tf.unstack(tf.shape(batch)[:3])
     if seed is None:
         draws = tf.random.uniform([2, n], minval=-1.0, maxval=1.0)
     else:

@@ -95,8 +95,7 @@ def random_crop_flip(image, label=None, *, padding=4, flip=True, seed=None, pad_
 
     batch = image if rank == 4 else image[None]
     static_shape = batch.shape
-    shape = tf.shape(batch)
-    n, height, width = shape[0], shape[1], shape[2]
+    n, height, width = tf.unstack(tf.shape(batch)[:3])
 
     if seed is None:
         crop_seed = flip_seed = None
