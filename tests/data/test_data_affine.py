@@ -103,6 +103,8 @@ def test_single_image_and_dataset_map(digits):
         ({"zoom": 1.0}, ValueError, "zoom=1.0"),
         ({"zoom": -0.1}, ValueError, "zoom=-0.1"),
         ({"rotation": "10"}, TypeError, "rotation='10'"),
+        ({"seed": 1.5}, TypeError, "seed=1.5"),
+        ({"seed": True}, TypeError, "seed=True"),
     ],
 )
 def test_bad_arguments(digits, kwargs, error, message):

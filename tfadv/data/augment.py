@@ -22,9 +22,15 @@ def _check_rank(image):
 
 def _stateless_key(seed):
     """A stateless random key from an integer seed or a shape `(2,)` integer tensor."""
-    if not isinstance(seed, numbers.Integral):
-        return tf.cast(tf.convert_to_tensor(seed), tf.int64)
-    return tf.constant([check_number("seed", seed, integer=True), 0], tf.int64)
+    if isinstance(seed, numbers.Integral):
+        return tf.constant([check_number("seed", seed, integer=True), 0], tf.int64)
+    key = tf.convert_to_tensor(seed)
+    if not key.dtype.is_integer or not key.shape.is_compatible_with((2,)):
+        raise TypeError(
+            "`seed` must be None, an integer or a shape (2,) integer tensor. Received: "
+            f"seed={seed!r}"
+        )
+    return tf.cast(key, tf.int64)
 
 
 def random_crop_flip(image, label=None, *, padding=4, flip=True, seed=None, pad_mode="constant"):
