@@ -44,3 +44,23 @@ def test_cli_is_registered_and_reports_errors(tmp_path):
         _run(["evaluate", str(tmp_path / "nope.keras")])
     with pytest.raises(SystemExit):
         _run(["evaluate", "m.keras", "--protocol", "strong"])
+
+
+def test_cli_start_evaluates_a_slice_of_the_split(saved_model, tmp_path, capsys):
+    import numpy as np
+
+    out = tmp_path / "slice.json"
+    argv = ["evaluate", saved_model, "--start", "4990", "--limit", "20", "--eps", "0.1",
+            "--protocol", "quick", "--json", str(out), "--no-checks"]  # fmt: skip
+    assert _run(argv) == 0
+    assert "(4990 to 4999)" in capsys.readouterr().err
+    report = json.loads(out.read_text())
+    _, y = tfadv.data.load_numpy("embedded_mnist", split="test")
+    assert report["n_examples"] == 10  # the split ends at 4,999; the run says how many it took
+    np.testing.assert_array_equal(report["per_example"]["label"], y[4990:])
+
+
+@pytest.mark.parametrize("start", ["-1", "5000"])
+def test_cli_start_outside_the_split_names_the_value(saved_model, start):
+    with pytest.raises(ValueError, match=f"Received: --start={start}"):
+        _run(["evaluate", saved_model, "--start", start, "--limit", "4", "--quiet"])

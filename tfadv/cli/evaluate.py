@@ -1,6 +1,6 @@
 """`tfadv evaluate`: robust accuracy of a saved model under a named protocol, with sanity checks.
 
-    tfadv evaluate MODEL --data embedded_mnist --split test --limit 1000 --eps 0.3
+    tfadv evaluate MODEL --data embedded_mnist --split test [--start 0] --limit 1000 --eps 0.3
         --norm linf --protocol standard [--json report.json] [--batch-size 256] [--seed 0]
         [--surrogate SURROGATE.keras|train] [--no-checks] [--quiet]
 
@@ -10,6 +10,11 @@ transfer attack from `--surrogate`). Prints the `RobustnessReport` table (per-at
 worst-case accuracy, budgets, sanity flags) after a progress bar; `--json` also writes it as JSON,
 with per-example results and a RobustBench-style summary. The exit code is 0 whether or not flags
 are raised; a path that is not a model gives one error line and exit code 2.
+
+`--start N --limit M` evaluates examples N to N + M - 1 of the split, so that a long evaluation
+can run in slices whose accuracies combine weighted by their sizes. The attacks draw their random
+starts batch by batch over the examples still robust, so a slice's verdict on an example can differ
+from that of one run over the whole split, as between two seeds.
 """
 
 import sys
@@ -43,6 +48,12 @@ def add_parser(subparsers):
         default="test",
         choices=("train", "validation", "test"),
         help="dataset split (default: test)",
+    )
+    parser.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="index of the first example of the split to evaluate (default: 0)",
     )
     parser.add_argument(
         "--limit", type=int, default=1000, help="number of examples (default: 1000)"
@@ -89,12 +100,21 @@ def run(args):
 
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"`--limit` must be >= 1. Received: --limit={args.limit}")
+    if args.start < 0:
+        raise ValueError(f"`--start` must be >= 0. Received: --start={args.start}")
     model = load_model(args.model)
-    x, y = tfadv_data.load_numpy(args.data, split=args.split, limit=args.limit)
+    x, y = tfadv_data.load_numpy(args.data, split=args.split, limit=args.start + args.limit)
+    if args.start >= len(x):
+        raise ValueError(
+            f"`--start` must be smaller than the {len(x)} examples of {args.data}/{args.split}. "
+            f"Received: --start={args.start}"
+        )
+    x, y = x[args.start :], y[args.start :]
     if not args.quiet:
+        where = f" ({args.start} to {args.start + len(x) - 1})" if args.start else ""
         print(
-            f"Evaluating {args.model} on {len(x)} {args.data}/{args.split} examples: protocol "
-            f"'{args.protocol}', {args.norm} eps={args.eps:g}",
+            f"Evaluating {args.model} on {len(x)} {args.data}/{args.split} examples{where}: "
+            f"protocol '{args.protocol}', {args.norm} eps={args.eps:g}",
             file=sys.stderr,
         )
     report = evaluate(
