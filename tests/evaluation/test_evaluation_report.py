@@ -251,3 +251,21 @@ def test_bad_data_quotes_the_received_value(tiny):
         tfadv.evaluation.evaluate(model, (x, np.arange(8)), checks=False)
     with pytest.raises(ValueError, match="len\\(x\\)=8, len\\(y\\)=3"):
         tfadv.evaluation.evaluate(model, (x, y[:3]))
+
+
+def test_predictor_traces_once_for_every_batch_size(trained_cnn):
+    """The evaluation's batched predictions: batches of any size (the last one, the examples left
+    after an attack) reuse one trace, and agree with the model's own predictions."""
+    model, x, _ = trained_cnn
+    traces = []
+
+    def counting(images, training=False):
+        traces.append(images.shape.as_list())
+        return model(images, training=training)
+
+    predictor = _utils.Predictor(counting, 7)
+    for n in (20, 13, 7, 1):
+        np.testing.assert_allclose(
+            predictor.logits(x[:n]), model.predict(x[:n], verbose=0), rtol=1e-5, atol=1e-5
+        )
+    assert traces == [[None, 28, 28, 1]]

@@ -91,10 +91,22 @@ class Predictor:
         self.batch_size = batch_size
         self.randomized = randomized
         self.votes = votes
-        self._fn = tf.function(lambda x: model_logits(model, x), reduce_retracing=True)
+        self._fn = None
+
+    def _compiled(self, x):
+        """The logits function, traced once for any batch size of `x`'s image shape (as the attacks
+        are), so that batches of other sizes (the last one, the examples left after an attack) do
+        not retrace it."""
+        if self._fn is None:
+            model = self.model
+            function = tf.function(lambda images: model_logits(model, images))
+            spec = tf.TensorSpec([None, *np.shape(x)[1:]], tf.float32)
+            self._fn = function.get_concrete_function(spec)
+        return self._fn
 
     def logits(self, x):
-        out = [self._fn(tf.constant(x[i : i + self.batch_size])).numpy() for i in
+        fn = self._compiled(x)
+        out = [fn(tf.constant(x[i : i + self.batch_size], tf.float32)).numpy() for i in
                range(0, len(x), self.batch_size)]  # fmt: skip
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
@@ -112,7 +124,7 @@ class Predictor:
 
     def _num_classes(self, x):
         if not hasattr(self, "_classes"):
-            self._classes = int(self._fn(tf.constant(x[:1])).shape[-1])
+            self._classes = int(self.logits(x[:1]).shape[-1])
         return self._classes
 
     def correct(self, x, y):
