@@ -212,7 +212,12 @@ def main(argv=None):
     if min(batch_sizes) < 1:
         parser.error(f"--batch-sizes must be >= 1. Received: --batch-sizes={args.batch_sizes}")
 
-    model = keras.saving.load_model(args.model)
+    try:
+        model = keras.saving.load_model(args.model)
+    except (OSError, ValueError) as error:
+        parser.error(
+            f"--model must be a saved .keras model. Received: --model={args.model} ({error})"
+        )
     print(f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}")
     try:
         import torch  # noqa: F401
