@@ -7,7 +7,7 @@ start, in one run:
 
 - `PGD-10 AT`: `tfadv.methods.PGDAT` with `tfadv.attacks.PGD`;
 - `FAT tau=t`: `tfadv.methods.FAT` with `tfadv.attacks.EarlyStoppedPGD` (omega 0.001, FAT's) and a
-  fixed `tau_schedule=t`.
+  fixed `tau=t`.
 
 For each epoch it prints the attack's gradient evaluations per example (`history["grad_evals"]`,
 FAT's "BP count"), their total over the epoch, the seconds per epoch (epoch 1 without its first
@@ -75,7 +75,7 @@ def contenders(eps, step_size, steps, taus, seed):
                 attack=tfadv.attacks.EarlyStoppedPGD(
                     eps=eps, step_size=step_size, steps=steps, omega=0.001, seed=seed
                 ),
-                tau_schedule=tau,
+                tau=tau,
             ),
         )
 

@@ -12,7 +12,7 @@ from tfadv.attacks.pgd import PGD
 from tfadv.loss_result import LossResult
 from tfadv.schedules.schedule import Schedule
 from tfadv.utils import validation
-from tfadv.utils.registry import Registry, check_knobs
+from tfadv.utils.registry import Registry, bind_knobs
 
 #: Every training method, by registry name; filled by `AdvModel` subclasses that declare
 #: `registry_name` (each module of `tfadv.methods` is imported on first look-up).
@@ -72,13 +72,18 @@ class AdvModel(keras.Model):
     #: The method's name in `tfadv.methods.METHODS` (a subclass that sets it enrols itself).
     registry_name = None
     #: The method's own hyperparameters, `name -> tfadv.utils.registry.Knob` (read by the CLI,
-    #: recipes and Keras Tuner).
+    #: recipes and Keras Tuner): its constructor's keyword arguments, whose defaults are read from
+    #: the constructor's signature when the class is created (`tfadv.utils.registry.bind_knobs`).
     knobs = {}
+    #: The norms a training budget may name (`AttackBudget.norm`); `from_knobs` refuses any other.
+    norms = ("linf", "l2")
     #: Keyword arguments a `tfadv.models` builder needs for this method (AdvProp: `dual_bn=True`).
     builder_options = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "knobs" in cls.__dict__:
+            cls.knobs = bind_knobs(cls, cls.knobs)
         if cls.__dict__.get("registry_name"):
             METHODS.register(cls)
 
@@ -130,10 +135,12 @@ class AdvModel(keras.Model):
     ):
         """Builds the method from its registry knobs and a training-attack budget.
 
-        This is how the CLI, recipes and Keras Tuner build every method: `knob_values` are checked
-        against `cls.knobs` (unknown names, wrong types and out-of-range values raise `ValueError`
-        or `TypeError` quoting the value; missing ones take their defaults), then the
-        `knob_arguments` hook turns them and `budget` into constructor arguments.
+        This is how the CLI, recipes and Keras Tuner build every method. A knob is a constructor
+        argument with the constructor's default, so `from_knobs(classifier)` and the constructor
+        agree on everything but the training attack, which `budget` sets: its radius, steps, step
+        size, seed and norm are the budget's. A method that is not defined under the budget's norm
+        refuses it (`cls.norms`). Unknown knob names raise `ValueError`; values are checked by the
+        constructor (a knob the constructor never sees, such as MAT's `l2_eps`, by its `Knob`).
 
         Args:
             classifier: a `keras.Model` mapping images in [0, 1] to logits.
@@ -151,6 +158,17 @@ class AdvModel(keras.Model):
         )
         ```
         """
+        budget = cls.check_budget(budget)
+        return cls(
+            classifier,
+            eps_schedule=eps_schedule,
+            eval_attack=eval_attack,
+            **cls.knob_arguments(budget, cls.resolve_knobs(knob_values)),
+        )
+
+    @classmethod
+    def check_budget(cls, budget):
+        """`budget` as an `AttackBudget`, refused when the method is not defined under its norm."""
         if budget is None:
             budget = AttackBudget()
         elif isinstance(budget, dict):
@@ -159,17 +177,36 @@ class AdvModel(keras.Model):
             raise TypeError(
                 f"`budget` must be a tfadv.AttackBudget or a dict. Received: budget={budget!r}"
             )
-        values = check_knobs(cls.__name__, cls.knobs, knob_values)
-        kwargs = cls.knob_arguments(budget, values)
-        return cls(classifier, eps_schedule=eps_schedule, eval_attack=eval_attack, **kwargs)
+        if budget.norm not in cls.norms:
+            raise ValueError(
+                f"Method {cls.registry_name!r} ({cls.__name__}) is defined under the "
+                f"{' and '.join(cls.norms)} threat model{'s' if len(cls.norms) > 1 else ''} only; "
+                f"it cannot train under norm {budget.norm!r}. Received: attack.norm={budget.norm!r}"
+            )
+        return budget
+
+    @classmethod
+    def resolve_knobs(cls, values):
+        """Every knob's value: `values` where given, the default otherwise; unknown names raise."""
+        unknown = sorted(set(values) - set(cls.knobs))
+        if unknown:
+            raise ValueError(
+                f"{cls.__name__} has no knob {unknown[0]!r}; its knobs are {sorted(cls.knobs)}. "
+                f"Received: {unknown[0]}={values[unknown[0]]!r}"
+            )
+        return {name: values.get(name, knob.default) for name, knob in cls.knobs.items()}
 
     @classmethod
     def knob_arguments(cls, budget, values):
-        """Hook: constructor arguments from an `AttackBudget` and validated knob values.
+        """Hook: constructor arguments from an `AttackBudget` and the knob values.
 
         The default trains with `budget.pgd()` and passes every knob by its name.
         """
         return {"attack": budget.pgd(), **values}
+
+    def training_attacks(self):
+        """The attacks that craft the training examples (read by the threat-model tests)."""
+        return [self.attack]
 
     # ------------------------------------------------------------------------------------------ keras API
     def call(self, inputs, training=None):

@@ -72,9 +72,10 @@ class AttackBudget:
         )
 
     def early_stopped(self, tau=None, *, random_init="uniform", loss="ce"):
-        """FAT's early-stopped PGD-K-tau (l-inf) at this budget (`tau=None`: never stops early)."""
+        """FAT's early-stopped PGD-K-tau at this budget and norm (`tau=None`: never stops early)."""
         return EarlyStoppedPGD(
             eps=self.eps,
+            norm=self.norm,
             step_size=self.step_size,
             steps=self.steps,
             tau=self.steps if tau is None else tau,

@@ -29,5 +29,5 @@ from tfadv.experiment.defaults import get_config as main_job
 def get_config():
     config = main_job()
     config.workdir = "artifacts/mnist/awp_trades"
-    config.method = method_config("awp", inner="trades", gamma=5e-3)
+    config.method = method_config("awp", inner="trades", beta=1.0, gamma=5e-3)
     return config

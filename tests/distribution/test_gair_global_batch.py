@@ -64,7 +64,7 @@ def test_gairat_update_under_two_replicas_equals_one_device():
         attack = tfadv.attacks.EarlyStoppedPGD(
             eps=0.2, step_size=0.05, steps=4, tau=4, random_init="none", omega=0.0
         )
-        model = tfadv.methods.GAIRAT(classifier, attack, lambda_schedule=-1.0, begin_epoch=0)
+        model = tfadv.methods.GAIRAT(classifier, attack, lambda_=-1.0, begin_epoch=0)
         model.compile(optimizer=keras.optimizers.SGD(0.5))
         model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
         return model.classifier.get_weights()

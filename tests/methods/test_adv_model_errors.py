@@ -115,10 +115,8 @@ def test_negative_eps_schedule_is_rejected():
     schedule = tfadv.schedules.LinearRamp(0.0, -0.3, ramp_epochs=5)
     with pytest.raises(ValueError, match=r"eps_schedule.*>= 0.*Received: eps_schedule=LinearRamp"):
         tfadv.methods.PGDAT(classifier(), eps_schedule=schedule)
-    with pytest.raises(ValueError, match=r"tau_schedule.*Received: tau_schedule=Piecewise"):
-        tfadv.methods.FAT(
-            classifier(), tau_schedule=tfadv.schedules.PiecewiseConstant([1], [1, -2])
-        )
+    with pytest.raises(ValueError, match=r"tau.*Received: tau=Piecewise"):
+        tfadv.methods.FAT(classifier(), tau=tfadv.schedules.PiecewiseConstant([1], [1, -2]))
 
 
 @pytest.mark.parametrize("path", ["numpy", "tf.data"])

@@ -83,25 +83,23 @@ def build_method(name, classifier):
         )
     if name == "FAT":
         tau = PiecewiseConstant(boundaries=[1], values=[0, 1])
-        return tfadv.methods.FAT(classifier, attack=EarlyStoppedPGD(**small), tau_schedule=tau)
+        return tfadv.methods.FAT(classifier, attack=EarlyStoppedPGD(**small), tau=tau)
     if name == "FATTRADES":
-        return tfadv.methods.FATTRADES(
-            classifier, attack=EarlyStoppedPGD(**small, **kl), tau_schedule=1
-        )
+        return tfadv.methods.FATTRADES(classifier, attack=EarlyStoppedPGD(**small, **kl), tau=1)
     if name == "GAIRAT":
         lam = PiecewiseConstant(boundaries=[1], values=[0.0, -1.0])
         return tfadv.methods.GAIRAT(
             classifier,
             attack=EarlyStoppedPGD(**small, tau=2, omega=0.0),
-            lambda_schedule=lam,
+            lambda_=lam,
             begin_epoch=0,
         )
     if name == "GAIRFAT":
         return tfadv.methods.GAIRFAT(
             classifier,
             attack=EarlyStoppedPGD(**small, omega=0.0),
-            tau_schedule=PiecewiseConstant(boundaries=[1], values=[1, math.inf]),
-            lambda_schedule=math.inf,
+            tau=PiecewiseConstant(boundaries=[1], values=[1, math.inf]),
+            lambda_=math.inf,
             begin_epoch=0,
             weight_function="sigmoid",
         )
@@ -155,8 +153,8 @@ def test_config_round_trips_every_argument(name):
     assert _json(clone.get_config()) == _json(config)
     for key in (
         "beta",
-        "tau_schedule",
-        "lambda_schedule",
+        "tau",
+        "lambda_",
         "begin_epoch",
         "weight_function",
         "combine",
@@ -171,11 +169,11 @@ def test_config_round_trips_every_argument(name):
     [
         (lambda c: tfadv.methods.TRADES(c, beta=-1.0), r"Received: beta=-1\.0"),
         (lambda c: tfadv.methods.FATTRADES(c, beta=-1.0), r"Received: beta=-1\.0"),
-        (lambda c: tfadv.methods.FAT(c, tau_schedule=-2), r"Received: tau_schedule=-2"),
-        (lambda c: tfadv.methods.GAIRFAT(c, tau_schedule=0.5), r"Received: tau_schedule=0\.5"),
+        (lambda c: tfadv.methods.FAT(c, tau=-2), r"Received: tau=-2"),
+        (lambda c: tfadv.methods.GAIRFAT(c, tau=0.5), r"Received: tau=0\.5"),
         (lambda c: tfadv.methods.GAIRAT(c, begin_epoch=1.5), r"Received: begin_epoch=1\.5"),
         (lambda c: tfadv.methods.GAIRFAT(c, weight_function="exp"), "weight_function='exp'"),
-        (lambda c: tfadv.methods.GAIRAT(c, lambda_schedule="fixed"), "lambda_schedule='fixed'"),
+        (lambda c: tfadv.methods.GAIRAT(c, lambda_="fixed"), "lambda_='fixed'"),
         (lambda c: tfadv.methods.AdvProp(c, combine="max"), "DualBatchNormalization"),
     ],
 )

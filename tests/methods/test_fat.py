@@ -44,7 +44,7 @@ def test_fat_with_tau_k_equals_pgd_at():
     pgd = tfadv.methods.PGDAT(
         pgd_classifier, attack=PGD(eps=EPS, step_size=STEP, steps=STEPS, seed=SEED)
     )
-    fat = tfadv.methods.FAT(fat_classifier, attack=early_stopped(), tau_schedule=STEPS)
+    fat = tfadv.methods.FAT(fat_classifier, attack=early_stopped(), tau=STEPS)
     pgd_history = one_step(pgd, x, y)
     fat_history = one_step(fat, x, y)
     assert_same_weights(fat_classifier, pgd_classifier)
@@ -58,7 +58,7 @@ def test_fat_trades_with_tau_k_equals_trades():
     fat_classifier.set_weights(trades_classifier.get_weights())
     kl = dict(random_init="normal", loss="kl")
     trades = tfadv.methods.TRADES(trades_classifier, attack=early_stopped(tau=STEPS, **kl))
-    fat = tfadv.methods.FATTRADES(fat_classifier, attack=early_stopped(**kl), tau_schedule=math.inf)
+    fat = tfadv.methods.FATTRADES(fat_classifier, attack=early_stopped(**kl), tau=math.inf)
     one_step(trades, x, y)
     one_step(fat, x, y)
     assert_same_weights(fat_classifier, trades_classifier)
@@ -82,7 +82,7 @@ def test_run_with_tau_overrides_the_attack_tau():
 
 def test_fat_current_tau_follows_the_schedule_rounded_and_clipped():
     schedule = PiecewiseConstant(boundaries=[1, 2, 3], values=[0, 1.6, 50, math.inf])
-    model = tfadv.methods.FAT(tiny_classifier(), attack=early_stopped(), tau_schedule=schedule)
+    model = tfadv.methods.FAT(tiny_classifier(), attack=early_stopped(), tau=schedule)
     got = []
     for progress in (0.0, 0.99, 1.0, 2.5, 3.0):
         model.epoch_progress.assign(progress)
@@ -94,19 +94,19 @@ def test_fat_defaults_follow_the_papers():
     fat = tfadv.methods.FAT(tiny_classifier())
     assert (fat.attack.eps, fat.attack.step_size, fat.attack.steps) == (0.031, 0.007, 10)
     assert (fat.attack.random_init, fat.attack.omega) == ("uniform", 0.001)
-    assert fat.tau_schedule.get_config() == {"boundaries": [50.0, 90.0], "values": [0.0, 1.0, 2.0]}
+    assert fat.tau.get_config() == {"boundaries": [50.0, 90.0], "values": [0.0, 1.0, 2.0]}
     fat_trades = tfadv.methods.FATTRADES(tiny_classifier())
     assert (fat_trades.attack.random_init, fat_trades.attack.loss) == ("normal", "kl")
     assert fat_trades.attack.omega == 0.0 and fat_trades.beta == 6.0
-    assert fat_trades.tau_schedule.get_config()["boundaries"] == [30.0, 50.0, 70.0]
-    assert fat_trades.tau_schedule.get_config()["values"] == [0.0, 1.0, 2.0, 3.0]
+    assert fat_trades.tau.get_config()["boundaries"] == [30.0, 50.0, 70.0]
+    assert fat_trades.tau.get_config()["values"] == [0.0, 1.0, 2.0, 3.0]
 
 
 def test_fat_tau_schedule_survives_save_load_and_resume(tmp_path):
     """Epoch 0 uses tau = 0; a reloaded model resumed at epoch 1 uses tau = K (no early stop)."""
     x, y = data(32)
     schedule = PiecewiseConstant(boundaries=[1], values=[0, STEPS])
-    model = tfadv.methods.FAT(tiny_classifier(), attack=early_stopped(), tau_schedule=schedule)
+    model = tfadv.methods.FAT(tiny_classifier(), attack=early_stopped(), tau=schedule)
     model.compile(optimizer=keras.optimizers.SGD(0.1))
     first = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert first.history["grad_evals"][0] < STEPS
@@ -115,19 +115,19 @@ def test_fat_tau_schedule_survives_save_load_and_resume(tmp_path):
     path = tmp_path / "fat.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
-    assert isinstance(loaded.tau_schedule, PiecewiseConstant)
-    assert loaded.tau_schedule.get_config() == schedule.get_config()
+    assert isinstance(loaded.tau, PiecewiseConstant)
+    assert loaded.tau.get_config() == schedule.get_config()
     resumed = loaded.fit(x, y, batch_size=16, initial_epoch=1, epochs=2, verbose=0)
     assert resumed.history["grad_evals"] == [STEPS]
 
 
 def test_fat_rejects_bad_arguments():
-    with pytest.raises(ValueError, match=r"Received: tau_schedule=-1"):
-        tfadv.methods.FAT(tiny_classifier(), tau_schedule=-1)
-    with pytest.raises(ValueError, match=r"Received: tau_schedule=1\.5"):
-        tfadv.methods.FAT(tiny_classifier(), tau_schedule=1.5)
-    with pytest.raises(ValueError, match=r"Received: tau_schedule='fast'"):
-        tfadv.methods.FAT(tiny_classifier(), tau_schedule="fast")
+    with pytest.raises(ValueError, match=r"Received: tau=-1"):
+        tfadv.methods.FAT(tiny_classifier(), tau=-1)
+    with pytest.raises(ValueError, match=r"Received: tau=1\.5"):
+        tfadv.methods.FAT(tiny_classifier(), tau=1.5)
+    with pytest.raises(ValueError, match=r"Received: tau='fast'"):
+        tfadv.methods.FAT(tiny_classifier(), tau="fast")
     with pytest.raises(ValueError, match=r"Received: attack=PGD"):
         tfadv.methods.FAT(tiny_classifier(), attack=PGD(eps=0.1, steps=2))
     with pytest.raises(ValueError, match=r"Received: beta=-1\.0"):

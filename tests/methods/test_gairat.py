@@ -78,7 +78,7 @@ def _fake_result(x, classifier, kappa):
 def test_gairat_loss_is_the_weighted_cross_entropy_after_the_begin_epoch():
     x, y = data(8)
     classifier = tiny_classifier()
-    model = tfadv.methods.GAIRAT(classifier, attack=full_pgd(), lambda_schedule=-1.0, begin_epoch=2)
+    model = tfadv.methods.GAIRAT(classifier, attack=full_pgd(), lambda_=-1.0, begin_epoch=2)
     kappa = np.array([0, 1, 2, 3, 4, 4, 2, 0], "float32")
     adv = _fake_result(x, classifier, kappa)
     ce = keras.losses.sparse_categorical_crossentropy(y, classifier(x), from_logits=True).numpy()
@@ -122,8 +122,8 @@ def test_gairfat_weights_start_at_the_begin_epoch_and_lambda_follows_its_schedul
     model = tfadv.methods.GAIRFAT(
         tiny_classifier(),
         attack=full_pgd(tau=0),
-        tau_schedule=PiecewiseConstant(boundaries=[1], values=[0, 2]),
-        lambda_schedule=lam,
+        tau=PiecewiseConstant(boundaries=[1], values=[0, 2]),
+        lambda_=lam,
         begin_epoch=2,
     )
     kappa = tf.constant([0.0, 2.0, 4.0])
@@ -140,14 +140,14 @@ def test_gairfat_weights_start_at_the_begin_epoch_and_lambda_follows_its_schedul
 
 def test_gair_defaults_follow_the_papers():
     gairat = tfadv.methods.GAIRAT(tiny_classifier())
-    assert (gairat.lambda_schedule, gairat.begin_epoch) == (-1.0, 59)
+    assert (gairat.lambda_, gairat.begin_epoch) == (-1.0, 59)
     assert gairat.weight_function == "tanh"
     assert (gairat.attack.steps, gairat.attack.tau, gairat.attack.omega) == (10, 10, 0.0)
     gairfat = tfadv.methods.GAIRFAT(tiny_classifier())
-    assert (gairfat.lambda_schedule, gairfat.begin_epoch) == (0.0, 59)
+    assert (gairfat.lambda_, gairfat.begin_epoch) == (0.0, 59)
     assert gairfat.attack.omega == 0.0
-    assert gairfat.tau_schedule.get_config()["values"] == [0.0, 3.0, 6.0]
-    assert gairfat.tau_schedule.get_config()["boundaries"] == [40.0, 70.0]
+    assert gairfat.tau.get_config()["values"] == [0.0, 3.0, 6.0]
+    assert gairfat.tau.get_config()["boundaries"] == [40.0, 70.0]
 
 
 def test_gair_schedules_survive_save_and_load(tmp_path):
@@ -155,7 +155,7 @@ def test_gair_schedules_survive_save_and_load(tmp_path):
     model = tfadv.methods.GAIRAT(
         tiny_classifier(),
         attack=full_pgd(),
-        lambda_schedule=lam,
+        lambda_=lam,
         begin_epoch=1,
         weight_function="sigmoid",
     )
@@ -163,7 +163,7 @@ def test_gair_schedules_survive_save_and_load(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert json.dumps(loaded.get_config()) == json.dumps(model.get_config())
-    assert loaded.lambda_schedule.get_config() == lam.get_config()
+    assert loaded.lambda_.get_config() == lam.get_config()
     for progress in (0.0, 1.5, 2.0):
         loaded.epoch_progress.assign(progress)
         model.epoch_progress.assign(progress)
@@ -176,10 +176,10 @@ def test_gairat_rejects_bad_arguments():
         tfadv.methods.GAIRAT(classifier, weight_function="relu")
     with pytest.raises(ValueError, match=r"Received: begin_epoch=-1"):
         tfadv.methods.GAIRAT(classifier, begin_epoch=-1)
-    with pytest.raises(ValueError, match=r"Received: lambda_schedule=nan"):
-        tfadv.methods.GAIRAT(classifier, lambda_schedule=float("nan"))
-    with pytest.raises(ValueError, match=r"Received: lambda_schedule=-inf"):
-        tfadv.methods.GAIRFAT(classifier, lambda_schedule=-math.inf)
+    with pytest.raises(ValueError, match=r"Received: lambda_=nan"):
+        tfadv.methods.GAIRAT(classifier, lambda_=float("nan"))
+    with pytest.raises(ValueError, match=r"Received: lambda_=-inf"):
+        tfadv.methods.GAIRFAT(classifier, lambda_=-math.inf)
     with pytest.raises(ValueError, match=r"Received: attack.tau=0, attack.steps=4"):
         tfadv.methods.GAIRAT(classifier, attack=full_pgd(tau=0))
     with pytest.raises(ValueError, match=r"Received: attack=PGD"):

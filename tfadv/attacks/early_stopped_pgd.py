@@ -27,8 +27,11 @@ class EarlyStoppedPGD(Attack):
       geometry value, METHODS.md 5.1; it counts again if a prediction flips back to correct);
     - `grad_evals`: the number of gradient steps the example received (FAT's "BP count").
 
-    Threat model: l-inf ball of radius `eps` intersected with [0, 1] (FAT and GAIRAT are l-inf
-    methods). Input contract: images in [0, 1], integer labels, a model returning logits.
+    Threat model: the l-inf or l2 ball of radius `eps` intersected with [0, 1]. Start, step and
+    projection are the threat model's: under l2 the `"uniform"` start is a random point of the l2
+    ball, a step moves `step_size` along the l2-normalised gradient, and the projection rescales the
+    perturbation to norm `eps` (FAT, GAIRAT and TRADES are defined for both balls; their papers
+    report l-inf). Input contract: images in [0, 1], integer labels, a model returning logits.
 
     Args:
         eps: float, the radius. Defaults to `0.031` (FAT, CIFAR-10 8/255).
@@ -40,7 +43,7 @@ class EarlyStoppedPGD(Attack):
         omega: float >= 0, std of the Gaussian noise added at every step. Defaults to `0.001` (FAT).
         loss: `"ce"` or `"kl"` (FAT for TRADES). Defaults to `"ce"`.
         seed: optional int for reproducible random draws. Defaults to `None`.
-        norm: `"linf"`, the only threat model of FAT. Defaults to `"linf"`.
+        norm: `"linf"` or `"l2"`. Defaults to `"linf"`.
 
     `run` and `__call__` take an optional `tau` that overrides `self.tau` for one call (an int, or
     an integer scalar tensor: FAT's epoch schedule evaluated inside the compiled `train_step`).
@@ -61,7 +64,6 @@ class EarlyStoppedPGD(Attack):
     """
 
     registry_name = "early_stopped_pgd"
-    norms = ("linf",)
     small_budget = {"step_size": 0.025, "steps": 5, "tau": 1}
 
     def __init__(
@@ -155,7 +157,6 @@ class EarlyStoppedPGD(Attack):
 
     def get_config(self):
         config = super().get_config()
-        del config["norm"]
         config.update(
             step_size=self.step_size,
             steps=self.steps,

@@ -103,10 +103,8 @@ def gair_weights(kappa, num_steps, lam, weight_function="tanh"):
 class GAIRWeighting:
     """Mixin of `GAIRAT` / `GAIRFAT`: lambda schedule, begin epoch and the weighted loss."""
 
-    def _init_gair(self, lambda_schedule, begin_epoch, weight_function):
-        self.lambda_schedule = check_schedule_or_number(
-            "lambda_schedule", lambda_schedule, allow_inf=True
-        )
+    def _init_gair(self, lambda_, begin_epoch, weight_function):
+        self.lambda_ = check_schedule_or_number("lambda_", lambda_, allow_inf=True)
         self.begin_epoch = validation.check_number(
             "begin_epoch", begin_epoch, minimum=0, integer=True
         )
@@ -116,7 +114,7 @@ class GAIRWeighting:
 
     def current_lambda(self):
         """GAIR's lambda now (a float32 scalar tensor)."""
-        return schedule_value(self.lambda_schedule, self.epoch_progress)
+        return schedule_value(self.lambda_, self.epoch_progress)
 
     def reweighting_active(self):
         """A bool scalar tensor: whether the current epoch is at or after `begin_epoch`."""
@@ -148,7 +146,7 @@ class GAIRWeighting:
     def get_config(self):
         config = super().get_config()
         config.update(
-            lambda_schedule=serialize_schedule_or_number(self.lambda_schedule),
+            lambda_=serialize_schedule_or_number(self.lambda_),
             begin_epoch=self.begin_epoch,
             weight_function=self.weight_function,
         )
@@ -157,8 +155,6 @@ class GAIRWeighting:
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        if "lambda_schedule" in config:
-            config["lambda_schedule"] = deserialize_schedule_or_number(
-                config["lambda_schedule"], custom_objects
-            )
+        if "lambda_" in config:
+            config["lambda_"] = deserialize_schedule_or_number(config["lambda_"], custom_objects)
         return super().from_config(config, custom_objects)

@@ -90,7 +90,7 @@ class AdvProp(AdvModel):
 
     registry_name = "advprop"
     extra_metrics = ("clean_loss", "adv_loss")
-    knobs = {"combine": Knob(str, "mean", "mean | sum of the two losses", choices=COMBINE)}
+    knobs = {"combine": Knob(str, help="mean | sum of the two losses", choices=COMBINE)}
     builder_options = {"dual_bn": True}
 
     @classmethod

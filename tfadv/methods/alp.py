@@ -53,9 +53,13 @@ class ALP(AdvModel):
     registry_name = "alp"
     extra_metrics = ("logit_pairing",)
     knobs = {
-        "lambda_": Knob(float, 0.5, "logit-pairing weight", minimum=0.0),
-        "clean_weight": Knob(float, 0.5, "weight of the clean cross-entropy", 0.0, 1.0),
-        "label_smoothing": Knob(float, 0.1, "label smoothing of both cross-entropies", 0.0, 0.999),
+        "lambda_": Knob(float, help="logit-pairing weight", minimum=0.0),
+        "clean_weight": Knob(
+            float, help="weight of the clean cross-entropy", minimum=0.0, maximum=1.0
+        ),
+        "label_smoothing": Knob(
+            float, help="label smoothing of both cross-entropies", minimum=0.0, maximum=0.999
+        ),
     }
 
     def __init__(

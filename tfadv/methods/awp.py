@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from tfadv.adv_model import METHODS, AdvModel
 from tfadv.utils import validation
-from tfadv.utils.registry import Knob, check_knobs
+from tfadv.utils.registry import Knob
 
 #: AWP's gamma per wrapped method in the reference scripts (AT-AWP 0.01, TRADES-AWP 0.005).
 DEFAULT_GAMMA = {"pgdat": 0.01}
@@ -88,6 +88,7 @@ class AWP(AdvModel):
 
     registry_name = "awp"
     knobs = {
+        # `inner` and `beta` are not constructor arguments: `from_knobs` builds the wrapped method.
         "inner": Knob(
             str,
             "trades",
@@ -96,11 +97,10 @@ class AWP(AdvModel):
         ),
         "gamma": Knob(
             float,
-            None,
-            "relative weight-perturbation size (None: 0.01 with pgdat, 0.005 otherwise)",
+            help="relative weight-perturbation size (unset: 0.01 with pgdat, 0.005 otherwise)",
             minimum=0.0,
         ),
-        "warmup_epochs": Knob(int, 0, "epochs of plain training before AWP starts", minimum=0),
+        "warmup_epochs": Knob(int, help="epochs of plain training before AWP starts", minimum=0),
         "beta": Knob(
             float,
             None,
@@ -115,8 +115,9 @@ class AWP(AdvModel):
     ):
         """Builds `inner` from its own knob defaults (and `beta`) at `budget`, then wraps it (see
         `tfadv.AdvModel.from_knobs`)."""
-        values = check_knobs(cls.__name__, cls.knobs, knob_values)
-        name, beta = values.pop("inner"), values.pop("beta")
+        values = cls.resolve_knobs(knob_values)
+        name = cls.knobs["inner"].check("inner", values.pop("inner"))
+        beta = cls.knobs["beta"].check("beta", values.pop("beta"))
         if beta is not None and name == "pgdat":
             raise ValueError(
                 f"`beta` weighs TRADES' or MART's regulariser; pgdat has none. Received: beta={beta}"
@@ -158,6 +159,9 @@ class AWP(AdvModel):
             **kwargs,
         )
         self.method = method
+
+    def training_attacks(self):
+        return self.method.training_attacks()
 
     # ------------------------------------------------------------------------------------ the hooks
     def generate_adversarial(self, x, y, eps):

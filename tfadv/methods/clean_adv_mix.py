@@ -56,10 +56,15 @@ class CleanAdvMix(AdvModel):
 
     registry_name = "clean_adv_mix"
     knobs = {
-        "mode": Knob(str, "weighted", "weighted | batches | examples", choices=MODES),
-        "clean_weight": Knob(float, 0.5, "weight of the clean loss (weighted mode)", 0.0, 1.0),
+        "mode": Knob(str, help="weighted | batches | examples", choices=MODES),
+        "clean_weight": Knob(
+            float, help="weight of the clean loss (weighted mode)", minimum=0.0, maximum=1.0
+        ),
         "clean_fraction": Knob(
-            float, None, "share of clean batches/examples (default 0.05 / 0.5)", 0.0, 1.0
+            float,
+            help="share of clean batches/examples (unset: 0.05 / 0.5)",
+            minimum=0.0,
+            maximum=1.0,
         ),
     }
 

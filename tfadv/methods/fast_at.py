@@ -43,7 +43,7 @@ class FastAT(AdvModel):
     """
 
     registry_name = "fast_at"
-    knobs = {"alpha_ratio": Knob(float, 1.25, "FGSM step / eps", minimum=0.0)}
+    knobs = {"alpha_ratio": Knob(float, help="FGSM step / eps", minimum=0.0)}
 
     @classmethod
     def knob_arguments(cls, budget, values):

@@ -38,7 +38,7 @@ class FAT(AdvModel):
         attack: a `tfadv.attacks.EarlyStoppedPGD`. Defaults to
             `tfadv.attacks.EarlyStoppedPGD(eps=0.031, step_size=0.007, steps=10,
             random_init="uniform", omega=0.001)` (FAT.py, CIFAR-10).
-        tau_schedule: a `tfadv.schedules.Schedule` giving tau per epoch, or an int >= 0 for a fixed
+        tau: a `tfadv.schedules.Schedule` giving tau per epoch, or an int >= 0 for a fixed
             tau. Defaults to `None`, FAT's dynamic tau: `tfadv.schedules.PiecewiseConstant(
             boundaries=[50, 90], values=[0, 1, 2])` (0 up to the paper's epoch 50, counted from 1;
             1 up to epoch 90; 2 after).
@@ -51,7 +51,7 @@ class FAT(AdvModel):
     model = tfadv.methods.FAT(
         tfadv.models.small_cnn(),
         attack=tfadv.attacks.EarlyStoppedPGD(eps=0.3, step_size=0.03, steps=10),
-        tau_schedule=tfadv.schedules.PiecewiseConstant(boundaries=[5, 10], values=[0, 1, 2]),
+        tau=tfadv.schedules.PiecewiseConstant(boundaries=[5, 10], values=[0, 1, 2]),
     )
     model.compile(optimizer="adam")
     history = model.fit(x_train, y_train, epochs=15)
@@ -65,20 +65,22 @@ class FAT(AdvModel):
 
     registry_name = "fat"
     extra_metrics = ("mean_kappa",)
-    knobs = {"tau": Knob(int, 1, "early-stopping budget (fixed over training)", minimum=0)}
+    knobs = {
+        "tau": Knob(int, help="early-stopping budget (unset: FAT's epoch schedule)", minimum=0)
+    }
 
     @classmethod
     def knob_arguments(cls, budget, values):
-        return {"attack": budget.early_stopped(values["tau"]), "tau_schedule": values["tau"]}
+        return {"attack": budget.early_stopped(values["tau"]), "tau": values["tau"]}
 
-    def __init__(self, classifier, attack=None, *, tau_schedule=None, **kwargs):
+    def __init__(self, classifier, attack=None, *, tau=None, **kwargs):
         if attack is None:
             attack = self._default_attack()
         _gair.check_early_stopped_attack(type(self).__name__, attack)
-        if tau_schedule is None:
-            tau_schedule = self._default_tau_schedule()
-        self.tau_schedule = _gair.check_schedule_or_number(
-            "tau_schedule", tau_schedule, integer=True, minimum=0, allow_inf=True
+        if tau is None:
+            tau = self._default_tau_schedule()
+        self.tau = _gair.check_schedule_or_number(
+            "tau", tau, integer=True, minimum=0, allow_inf=True
         )
         super().__init__(classifier, attack, **kwargs)
 
@@ -94,7 +96,7 @@ class FAT(AdvModel):
 
     def current_tau(self):
         """The early-stopping budget now: an int32 scalar tensor in `[0, K]`."""
-        tau = _gair.schedule_value(self.tau_schedule, self.epoch_progress)
+        tau = _gair.schedule_value(self.tau, self.epoch_progress)
         tau = tf.clip_by_value(tf.round(tau), 0.0, float(self.attack.steps))
         return tf.cast(tau, tf.int32)
 
@@ -108,13 +110,16 @@ class FAT(AdvModel):
 
     def get_config(self):
         config = super().get_config()
-        config["tau_schedule"] = _gair.serialize_schedule_or_number(self.tau_schedule)
+        config["tau"] = _gair.serialize_schedule_or_number(self.tau)
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        for key in ("tau_schedule", "lambda_schedule"):
+        for old, new in (("tau_schedule", "tau"), ("lambda_schedule", "lambda_")):
+            if old in config:  # the argument names of tfadv 0.x's saved models
+                config[new] = config.pop(old)
+        for key in ("tau", "lambda_"):
             if key in config:
                 config[key] = _gair.deserialize_schedule_or_number(config[key], custom_objects)
         return super().from_config(config, custom_objects)

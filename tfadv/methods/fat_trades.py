@@ -33,7 +33,7 @@ class FATTRADES(FAT):
             `tfadv.attacks.EarlyStoppedPGD(eps=0.031, step_size=0.007, steps=10,
             random_init="normal", omega=0.0, loss="kl")` (FAT_for_TRADES.py, CIFAR-10).
         beta: float >= 0, weight of the KL term. Defaults to `6.0`.
-        tau_schedule: a `tfadv.schedules.Schedule` giving tau per epoch, or an int >= 0. Defaults to
+        tau: a `tfadv.schedules.Schedule` giving tau per epoch, or an int >= 0. Defaults to
             `None`, FAT-for-TRADES' dynamic tau: `tfadv.schedules.PiecewiseConstant(
             boundaries=[30, 50, 70], values=[0, 1, 2, 3])` (the paper's epochs 1-30: 0, 31-50: 1,
             51-70: 2, then 3).
@@ -49,7 +49,7 @@ class FATTRADES(FAT):
             eps=0.3, step_size=0.03, steps=10, random_init="normal", omega=0.0, loss="kl"
         ),
         beta=6.0,
-        tau_schedule=tfadv.schedules.PiecewiseConstant(boundaries=[3, 6], values=[0, 1, 2]),
+        tau=tfadv.schedules.PiecewiseConstant(boundaries=[3, 6], values=[0, 1, 2]),
     )
     model.compile(optimizer="adam")
     model.fit(x_train, y_train, epochs=10)
@@ -64,21 +64,21 @@ class FATTRADES(FAT):
     registry_name = "fat_trades"
     extra_metrics = ("mean_kappa", "natural_loss", "robust_loss")
     knobs = {
-        "beta": Knob(float, 1.0, "weight of the KL term (TRADES' MNIST script: 1.0)", minimum=0.0),
-        "tau": Knob(int, 1, "early-stopping budget (fixed over training)", minimum=0),
+        "beta": Knob(float, help="weight of the KL term (TRADES' MNIST script: 1.0)", minimum=0.0),
+        "tau": Knob(int, help="early-stopping budget (unset: FAT's epoch schedule)", minimum=0),
     }
 
     @classmethod
     def knob_arguments(cls, budget, values):
         attack = budget.early_stopped(values["tau"], random_init="normal", loss="kl")
-        return {"attack": attack, "beta": values["beta"], "tau_schedule": values["tau"]}
+        return {"attack": attack, "beta": values["beta"], "tau": values["tau"]}
 
-    def __init__(self, classifier, attack=None, *, beta=6.0, tau_schedule=None, **kwargs):
+    def __init__(self, classifier, attack=None, *, beta=6.0, tau=None, **kwargs):
         if attack is None:
             attack = self._default_attack()
         check_kl_attack(type(self).__name__, attack)
         self.beta = validation.check_number("beta", beta, minimum=0.0)
-        super().__init__(classifier, attack, tau_schedule=tau_schedule, **kwargs)
+        super().__init__(classifier, attack, tau=tau, **kwargs)
 
     @staticmethod
     def _default_attack():

@@ -36,10 +36,10 @@ class GAIRFAT(_gair.GAIRWeighting, FAT):
         attack: a `tfadv.attacks.EarlyStoppedPGD`. Defaults to
             `tfadv.attacks.EarlyStoppedPGD(eps=0.031, step_size=0.007, steps=10,
             random_init="uniform", omega=0.0)` (GAIR_FAT.py, CIFAR-10).
-        tau_schedule: a `tfadv.schedules.Schedule` giving tau per epoch, or an int >= 0. Defaults to
+        tau: a `tfadv.schedules.Schedule` giving tau per epoch, or an int >= 0. Defaults to
             `None`, GAIR-FAT's dynamic tau: `tfadv.schedules.PiecewiseConstant(boundaries=[40, 70],
             values=[0, 3, 6])` (the paper's epochs 1-40: 0, 41-70: 3, then 6).
-        lambda_schedule: GAIR's lambda, a float (`inf` allowed) or a `tfadv.schedules.Schedule`.
+        lambda_: GAIR's lambda, a float (`inf` allowed) or a `tfadv.schedules.Schedule`.
             Defaults to `0.0` (GAIR_FAT.py).
         begin_epoch: int >= 0, the 0-based epoch at which reweighting starts. Defaults to `59`
             (the code's `--begin_epoch 60` counts from 1).
@@ -53,7 +53,7 @@ class GAIRFAT(_gair.GAIRWeighting, FAT):
     model = tfadv.methods.GAIRFAT(
         tfadv.models.small_cnn(),
         attack=tfadv.attacks.EarlyStoppedPGD(eps=0.3, step_size=0.03, steps=10, omega=0.0),
-        tau_schedule=tfadv.schedules.PiecewiseConstant(boundaries=[3, 6], values=[0, 3, 6]),
+        tau=tfadv.schedules.PiecewiseConstant(boundaries=[3, 6], values=[0, 3, 6]),
         begin_epoch=5,
     )
     model.compile(optimizer="adam")
@@ -69,17 +69,17 @@ class GAIRFAT(_gair.GAIRWeighting, FAT):
     registry_name = "gair_fat"
     extra_metrics = ("mean_kappa", "mean_weight")
     knobs = {
-        "tau": Knob(int, 1, "early-stopping budget (fixed over training)", minimum=0),
-        "lambda_": Knob(float, 0.0, "GAIR lambda", allow_inf=True),
-        "begin_epoch": Knob(int, 0, "0-based epoch at which reweighting starts", minimum=0),
+        "tau": Knob(int, help="early-stopping budget (unset: FAT's epoch schedule)", minimum=0),
+        "lambda_": Knob(float, help="GAIR lambda", allow_inf=True),
+        "begin_epoch": Knob(int, help="0-based epoch at which reweighting starts", minimum=0),
     }
 
     @classmethod
     def knob_arguments(cls, budget, values):
         return {
             "attack": budget.early_stopped(values["tau"]),
-            "tau_schedule": values["tau"],
-            "lambda_schedule": values["lambda_"],
+            "tau": values["tau"],
+            "lambda_": values["lambda_"],
             "begin_epoch": values["begin_epoch"],
         }
 
@@ -88,14 +88,14 @@ class GAIRFAT(_gair.GAIRWeighting, FAT):
         classifier,
         attack=None,
         *,
-        tau_schedule=None,
-        lambda_schedule=0.0,
+        tau=None,
+        lambda_=0.0,
         begin_epoch=59,
         weight_function="tanh",
         **kwargs,
     ):
-        self._init_gair(lambda_schedule, begin_epoch, weight_function)
-        super().__init__(classifier, attack, tau_schedule=tau_schedule, **kwargs)
+        self._init_gair(lambda_, begin_epoch, weight_function)
+        super().__init__(classifier, attack, tau=tau, **kwargs)
 
     @staticmethod
     def _default_attack():

@@ -53,7 +53,7 @@ class GAIRAT(_gair.GAIRWeighting, AdvModel):
         attack: a `tfadv.attacks.EarlyStoppedPGD` with `tau >= steps`. Defaults to
             `tfadv.attacks.EarlyStoppedPGD(eps=0.031, step_size=0.007, steps=10, tau=10,
             random_init="uniform", omega=0.0)` (GAIRAT.py's GA-PGD, CIFAR-10).
-        lambda_schedule: GAIR's lambda, a float (`inf` allowed) or a `tfadv.schedules.Schedule`
+        lambda_: GAIR's lambda, a float (`inf` allowed) or a `tfadv.schedules.Schedule`
             (e.g. `PiecewiseConstant` with `inf` values for a later start). Defaults to `-1.0`
             (GAIRAT.py, "fixed").
         begin_epoch: int >= 0, the 0-based epoch at which reweighting starts. Defaults to `59` (the
@@ -71,7 +71,7 @@ class GAIRAT(_gair.GAIRWeighting, AdvModel):
         attack=tfadv.attacks.EarlyStoppedPGD(
             eps=0.3, step_size=0.03, steps=10, tau=10, omega=0.0
         ),
-        lambda_schedule=-1.0,
+        lambda_=-1.0,
         begin_epoch=5,
     )
     model.compile(optimizer="adam")
@@ -86,15 +86,15 @@ class GAIRAT(_gair.GAIRWeighting, AdvModel):
     registry_name = "gairat"
     extra_metrics = ("mean_kappa", "mean_weight")
     knobs = {
-        "lambda_": Knob(float, -1.0, "GAIR lambda", allow_inf=True),
-        "begin_epoch": Knob(int, 0, "0-based epoch at which reweighting starts", minimum=0),
+        "lambda_": Knob(float, help="GAIR lambda", allow_inf=True),
+        "begin_epoch": Knob(int, help="0-based epoch at which reweighting starts", minimum=0),
     }
 
     @classmethod
     def knob_arguments(cls, budget, values):
         return {
             "attack": budget.early_stopped(),
-            "lambda_schedule": values["lambda_"],
+            "lambda_": values["lambda_"],
             "begin_epoch": values["begin_epoch"],
         }
 
@@ -103,7 +103,7 @@ class GAIRAT(_gair.GAIRWeighting, AdvModel):
         classifier,
         attack=None,
         *,
-        lambda_schedule=-1.0,
+        lambda_=-1.0,
         begin_epoch=59,
         weight_function="tanh",
         **kwargs,
@@ -119,5 +119,5 @@ class GAIRAT(_gair.GAIRWeighting, AdvModel):
                 "(or use tfadv.methods.GAIRFAT for early stopping). "
                 f"Received: attack.tau={attack.tau}, attack.steps={attack.steps}"
             )
-        self._init_gair(lambda_schedule, begin_epoch, weight_function)
+        self._init_gair(lambda_, begin_epoch, weight_function)
         super().__init__(classifier, attack, **kwargs)

@@ -59,13 +59,17 @@ class GaussianAugmentation(AdvModel):
     registry_name = "gaussian_augmentation"
     knobs = {
         "sigma": Knob(
-            float, 0.25, "noise standard deviation (certify at the same sigma)", minimum=0.0
+            float, help="noise standard deviation (certify at the same sigma)", minimum=0.0
         )
     }
 
     @classmethod
     def knob_arguments(cls, budget, values):
         return {"sigma": values["sigma"], "seed": budget.seed}
+
+    def training_attacks(self):
+        """None: the training examples are noisy copies, not attacks (no budget applies)."""
+        return []
 
     def __init__(self, classifier, sigma=0.25, *, seed=None, **kwargs):
         if "attack" in kwargs:

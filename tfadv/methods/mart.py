@@ -90,7 +90,7 @@ class MART(AdvModel):
     registry_name = "mart"
     extra_metrics = ("bce_loss", "robust_loss")
     knobs = {
-        "beta": Knob(float, 6.0, "weight of the KL term (MART's CIFAR-10 script: 6.0)", minimum=0.0)
+        "beta": Knob(float, help="weight of the KL term (MART's CIFAR-10 script: 6.0)", minimum=0.0)
     }
 
     @classmethod

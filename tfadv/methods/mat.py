@@ -56,15 +56,19 @@ class MAT(AdvModel):
     registry_name = "mat"
     extra_metrics = ("l2_share",)
     knobs = {
+        # Not a constructor argument: `knob_arguments` turns it into the l2 attack's radius.
         "l2_eps": Knob(float, 2.0, "radius of the l2 attack", minimum=0.0),
-        "strategy": Knob(str, "rand", "rand | max | avg", choices=("rand", "max", "avg")),
+        "strategy": Knob(str, help="rand | max | avg", choices=STRATEGIES),
     }
+    #: The budget is MAT's l-inf attack; its l2 attack's radius is the `l2_eps` knob.
+    norms = ("linf",)
 
     @classmethod
     def knob_arguments(cls, budget, values):
+        l2_eps = cls.knobs["l2_eps"].check("l2_eps", values["l2_eps"])
         return {
             "linf_attack": budget.pgd(),
-            "l2_attack": budget.pgd(eps=values["l2_eps"], norm="l2"),
+            "l2_attack": budget.pgd(eps=l2_eps, norm="l2"),
             "strategy": values["strategy"],
             "seed": budget.seed,
         }
@@ -93,6 +97,9 @@ class MAT(AdvModel):
     @property
     def linf_attack(self):
         return self.attack
+
+    def training_attacks(self):
+        return [self.attack, self.l2_attack]
 
     def generate_adversarial(self, x, y, eps):
         ratio = eps / self.attack.eps if self.attack.eps > 0 else tf.constant(1.0)

@@ -96,9 +96,7 @@ class TRADES(AdvModel):
 
     registry_name = "trades"
     extra_metrics = ("natural_loss", "robust_loss")
-    knobs = {
-        "beta": Knob(float, 1.0, "weight of the KL term (TRADES' MNIST script: 1.0)", minimum=0.0)
-    }
+    knobs = {"beta": Knob(float, help="weight of the KL term (MNIST script: 1.0)", minimum=0.0)}
 
     @classmethod
     def knob_arguments(cls, budget, values):

@@ -8,18 +8,36 @@ Keras Tuner search spaces, recipes, docs, the registry-parametrised tests) reads
 
 import dataclasses
 import importlib
+import inspect
 import math
 import numbers
 import pkgutil
+
+
+class _ConstructorDefault:
+    """The default of a knob that is a constructor argument: read from the constructor's signature."""
+
+    def __repr__(self):
+        return "<the constructor's default>"
+
+
+#: A `Knob`'s default when it is its owner's constructor argument (see `bind_knobs`).
+CONSTRUCTOR_DEFAULT = _ConstructorDefault()
 
 
 @dataclasses.dataclass(frozen=True)
 class Knob:
     """One documented hyperparameter: its type, domain, default and a one-line help.
 
+    A method's knob is one of its constructor's keyword arguments, declared without a default: the
+    default is the constructor's own (`bind_knobs`), so the registry and the constructor cannot
+    disagree. Only a knob that is not a constructor argument (one the method turns into an attack,
+    such as MAT's `l2_eps`) declares its default here.
+
     Args:
         type: `float`, `int`, `bool` or `str`.
-        default: the default value (`None` for "the callee's own default").
+        default: the default value (`None` for "the callee's own default"). Defaults to
+            `CONSTRUCTOR_DEFAULT` (the owner's constructor's default, filled in by `bind_knobs`).
         help: one line for `--help`, search-space docs and recipe docs.
         minimum: optional lower bound (inclusive). Defaults to `None`.
         maximum: optional upper bound (inclusive). Defaults to `None`.
@@ -28,8 +46,8 @@ class Knob:
     """
 
     type: type
-    default: object
-    help: str
+    default: object = CONSTRUCTOR_DEFAULT
+    help: str = ""
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple | None = None
@@ -162,6 +180,40 @@ class Registry:
 
 def _qualified(obj):
     return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def bind_knobs(cls, knobs, signature_of=None):
+    """`knobs` with every constructor-argument knob's default read from `cls`'s constructor.
+
+    A knob declared without a default must be a keyword argument of `cls.__init__` (or of a base
+    class's, when `cls.__init__` forwards `**kwargs`); a knob that is a constructor argument must
+    not declare a default of its own (one default per knob). Raises `TypeError` at class creation
+    otherwise.
+    """
+    parameters = {}
+    for klass in reversed((signature_of or cls).__mro__):
+        init = klass.__dict__.get("__init__")
+        if init is not None and klass is not object:
+            parameters.update(inspect.signature(init).parameters)
+    bound = {}
+    for name, knob in knobs.items():
+        parameter = parameters.get(name)
+        has_default = parameter is not None and parameter.default is not inspect.Parameter.empty
+        if knob.default is CONSTRUCTOR_DEFAULT:
+            if not has_default:
+                raise TypeError(
+                    f"{cls.__name__}'s knob {name!r} declares no default and is no keyword "
+                    f"argument of its constructor. Received: knobs[{name!r}]={knob!r}"
+                )
+            knob = dataclasses.replace(knob, default=parameter.default)
+        elif has_default:
+            raise TypeError(
+                f"{cls.__name__}'s knob {name!r} is a constructor argument: its default is the "
+                f"constructor's ({parameter.default!r}); do not declare another. "
+                f"Received: knobs[{name!r}].default={knob.default!r}"
+            )
+        bound[name] = knob
+    return bound
 
 
 def check_knobs(owner, knobs, values):
