@@ -3,9 +3,21 @@
 import tensorflow as tf
 
 from tfadv.utils import validation
+from tfadv.utils.registry import Registry
 
-#: Strategy names `make_strategy` accepts.
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+#: The strategies `make_strategy` builds, by name: each entry takes the `tpu` argument.
+STRATEGIES = Registry("strategy", ordered=True)
+STRATEGIES.register(lambda tpu: tf.distribute.get_strategy(), name="default")
+STRATEGIES.register(lambda tpu: tf.distribute.MirroredStrategy(), name="mirrored")
+STRATEGIES.register(lambda tpu: tf.distribute.MultiWorkerMirroredStrategy(), name="multi_worker")
+
+
+@STRATEGIES.register(name="tpu")
+def _tpu_strategy(tpu):
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
 
 
 def make_strategy(name="default", *, tpu=""):
@@ -37,16 +49,7 @@ def make_strategy(name="default", *, tpu=""):
     model.fit(x_train, y_train, batch_size=128 * strategy.num_replicas_in_sync)
     ```
     """
-    name = validation.check_choice("name", name, STRATEGIES)
+    name = validation.check_choice("name", name, tuple(STRATEGIES))
     if not isinstance(tpu, str):
         raise TypeError(f"`tpu` must be a TPU name or address (a str). Received: tpu={tpu!r}")
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
-    tf.config.experimental_connect_to_cluster(resolver)
-    tf.tpu.experimental.initialize_tpu_system(resolver)
-    return tf.distribute.TPUStrategy(resolver)
+    return STRATEGIES[name](tpu)

@@ -27,7 +27,6 @@ from tests.conftest import tiny_cnn
         (lambda: tfadv.attacks.EarlyStoppedPGD(tau=-1), "tau=-1"),
         (lambda: tfadv.attacks.EarlyStoppedPGD(steps=0), "steps=0"),
         (lambda: tfadv.attacks.EarlyStoppedPGD(random_init="laplace"), "random_init='laplace'"),
-        (lambda: tfadv.attacks.EarlyStoppedPGD(norm="l2"), "norm='l2'"),
         (lambda: tfadv.attacks.Square(p_init=0.0), "p_init=0.0"),
     ],
 )

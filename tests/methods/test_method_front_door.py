@@ -16,7 +16,7 @@ from tfadv.adv_model import AdvModel
 from tfadv.attack_budget import AttackBudget
 from tfadv.attacks.attack import Attack
 from tfadv.layers import DualBatchNormalization
-from tfadv.methods import METHODS, FAT
+from tfadv.methods import FAT, METHODS
 from tfadv.utils.registry import Knob
 
 SHAPE = (6, 6, 1)

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from tfadv.attacks import _ops
+from tfadv.utils.registry import Registry
 
 
 class ThreatModel(abc.ABC):
@@ -84,12 +85,13 @@ class ThreatModel(abc.ABC):
         return f"{type(self).__name__}()"
 
 
-_REGISTRY = {}
+#: The threat models by norm name (`"linf"`, `"l2"`).
+THREAT_MODELS = Registry("norm", ordered=True)
 
 
 def register_threat_model(cls):
     """Class decorator that makes a threat model available by its `name` (e.g. `norm="linf"`)."""
-    _REGISTRY[cls.name] = cls
+    THREAT_MODELS.register(cls, name=cls.name)
     return keras.saving.register_keras_serializable(package="tfadv")(cls)
 
 
@@ -97,6 +99,8 @@ def get_threat_model(norm):
     """Returns the threat model registered under `norm` (`"linf"` or `"l2"`), or `norm` itself."""
     if isinstance(norm, ThreatModel):
         return norm
-    if norm not in _REGISTRY:
-        raise ValueError(f"`norm` must be one of {sorted(_REGISTRY)}. Received: norm={norm!r}")
-    return _REGISTRY[norm]()
+    if not isinstance(norm, str) or norm not in THREAT_MODELS.names():
+        raise ValueError(
+            f"`norm` must be one of {sorted(THREAT_MODELS.names())}. Received: norm={norm!r}"
+        )
+    return THREAT_MODELS[norm]()

@@ -7,6 +7,7 @@ from tfadv.attacks.fabt import FABT
 from tfadv.attacks.pgd import PGD
 from tfadv.attacks.square import Square
 from tfadv.utils import validation
+from tfadv.utils.registry import Registry
 
 
 class Protocol:
@@ -136,8 +137,10 @@ def _square(eps, norm, seed, eot_iter):
 # `eot_iter` (20) draws.
 _RAND = [("APGD-CE", _apgd(100, "ce", eot=True)), ("APGD-DLR", _apgd(100, "dlr", eot=True))]
 
-PROTOCOLS = {
-    "quick": Protocol(
+#: The built-in protocols by name: `"quick"`, `"standard"`, `"plus"` and `"rand"`.
+PROTOCOLS = Registry("protocol", ordered=True)
+for _protocol in (
+    Protocol(
         "quick",
         "1.0",
         "PGD-20 (CE, step 2.5 eps / 20) and APGD-CE (20 steps), each on every example.",
@@ -148,7 +151,7 @@ PROTOCOLS = {
             ("APGD-DLR", _apgd(20, "dlr", True)),
         ],
     ),
-    "standard": Protocol(
+    Protocol(
         "standard",
         "2.0",
         "AutoAttack's standard version: APGD-CE (100 steps), APGD-T (9 targets x 100 steps), FAB-T "
@@ -162,7 +165,7 @@ PROTOCOLS = {
         cascade=True,
         rand_factories=_RAND,
     ),
-    "plus": Protocol(
+    Protocol(
         "plus",
         "1.0",
         "AutoAttack's plus version: APGD-CE and APGD-DLR (5 restarts each), FAB (5 restarts), "
@@ -179,7 +182,7 @@ PROTOCOLS = {
         cascade=True,
         rand_factories=_RAND,
     ),
-    "rand": Protocol(
+    Protocol(
         "rand",
         "1.0",
         "AutoAttack's rand version, for randomised defences: APGD-CE and APGD-DLR with EOT over "
@@ -187,14 +190,12 @@ PROTOCOLS = {
         _RAND,
         cascade=True,
     ),
-}
-"""The built-in protocols by name: `"quick"`, `"standard"`, `"plus"` and `"rand"`.
-
-`"standard"`, `"plus"` and `"rand"` are AutoAttack's versions of those names (Croce and Hein 2020,
-`autoattack.py`), with its budgets: 100 iterations for APGD and FAB, 9 target classes for APGD-T and
-FAB-T, one restart for the targeted attacks and 5 for the untargeted ones in `"plus"`, 5000 queries
-for Square (`p_init` 0.8, one restart), EOT over 20 samples in `"rand"`.
-"""
+):
+    PROTOCOLS.register(_protocol, name=_protocol.name)
+# `"standard"`, `"plus"` and `"rand"` are AutoAttack's versions of those names (Croce and Hein 2020,
+# `autoattack.py`), with its budgets: 100 iterations for APGD and FAB, 9 target classes for APGD-T
+# and FAB-T, one restart for the targeted attacks and 5 for the untargeted ones in `"plus"`, 5000
+# queries for Square (`p_init` 0.8, one restart), EOT over 20 samples in `"rand"`.
 
 
 def get_protocol(protocol):

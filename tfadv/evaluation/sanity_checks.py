@@ -11,8 +11,9 @@ import tensorflow as tf
 from tfadv.attacks.attack import model_logits
 from tfadv.evaluation import _utils
 from tfadv.utils import validation
+from tfadv.utils.registry import Registry
 
-SANITY_CHECKS = {
+_EXPLANATIONS = {
     "probabilities_not_logits": (
         "The model outputs probabilities: gradients through a final softmax saturate. Its "
         "log-probabilities were attacked instead; remove the softmax."
@@ -51,7 +52,10 @@ SANITY_CHECKS = {
         "the model's own gradients are obfuscated, and the protocol overestimates robustness."
     ),
 }
-"""Every sanity flag by name, with its one-line explanation."""
+#: Every sanity flag by name, with its one-line explanation (in the report's order).
+SANITY_CHECKS = Registry("sanity check", ordered=True)
+for _name, _explanation in _EXPLANATIONS.items():
+    SANITY_CHECKS.register(_explanation, name=_name)
 
 #: Share of examples with an all-zero input gradient above which `zero_gradients` is raised.
 ZERO_GRADIENT_SHARE = 0.05

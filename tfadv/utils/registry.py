@@ -95,15 +95,22 @@ class Knob:
 class Registry:
     """A name -> object table with aliases, filled by the objects' own declarations.
 
+    The one registry type of tfadv: methods, attacks, model builders, protocols, sanity checks,
+    threat models and distribution strategies are each a `Registry`, read like a read-only dict
+    (`registry[name]`, `in`, iteration over the names, `items()`).
+
     Args:
         kind: what is registered, for error messages (`"method"`, `"attack"`, `"model"`).
         package: optional dotted package whose modules are imported on first look-up, so that
             every file of the package enrols itself (a new file needs no edit elsewhere).
+        ordered: list names in registration order instead of sorted (protocols, sanity checks:
+            their order is the report's). Defaults to `False`.
     """
 
-    def __init__(self, kind, package=None):
+    def __init__(self, kind, package=None, *, ordered=False):
         self.kind = kind
         self.package = package
+        self.ordered = ordered
         self._entries = {}
         self._aliases = {}
         self._discovered = package is None
@@ -129,7 +136,8 @@ class Registry:
                     )
             self._entries[key_name] = target
             self._aliases[self._key(key_name)] = key_name
-            self._aliases.setdefault(self._key(target.__name__), key_name)
+            if isinstance(getattr(target, "__name__", None), str):
+                self._aliases.setdefault(self._key(target.__name__), key_name)
             return target
 
         return add if obj is None else add(obj)
@@ -145,13 +153,21 @@ class Registry:
                 importlib.import_module(f"{self.package}.{info.name}")
 
     def names(self):
-        """The registered names, sorted."""
+        """The registered names, sorted (in registration order when `ordered`)."""
         self.discover()
-        return sorted(self._entries)
+        return list(self._entries) if self.ordered else sorted(self._entries)
 
     def items(self):
-        self.discover()
-        return [(name, self._entries[name]) for name in sorted(self._entries)]
+        return [(name, self._entries[name]) for name in self.names()]
+
+    def keys(self):
+        return self.names()
+
+    def values(self):
+        return [self._entries[name] for name in self.names()]
+
+    def __getitem__(self, name):
+        return self.get(name)
 
     def canonical(self, name):
         """The registered name for `name`, accepting class names and any case or underscores."""
