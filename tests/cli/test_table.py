@@ -256,7 +256,7 @@ def _fake_finished_row(entry, clean, robust, variant="default"):
         json.dump(config_lib.to_plain(entry["config"]), handle)
     report = {
         "protocol": "quick",
-        "protocol_version": "1.0",
+        "protocol_version": "1.1",
         "accuracy_kind": "individual",
         "variant": variant,
         "eot_iter": 20 if variant == "rand" else 1,
@@ -295,7 +295,7 @@ def test_finished_rows_are_reused_and_tabulated(tmp_path, capsys):
     lines = [line for line in text.splitlines() if line.startswith("|")]
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
     assert header == [
-        "row", "clean", "PGD-20", "APGD-CE", "worst case (quick v1.0, l-inf eps 0.3)",
+        "row", "clean", "PGD-20", "APGD-CE", "worst case (quick v1.1, l-inf eps 0.3)",
         "epochs / best", "grad evals / example / epoch", "train s", "eval s",
     ]  # fmt: skip
     assert len(lines) == 4  # header, rule, two rows

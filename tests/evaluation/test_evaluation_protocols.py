@@ -13,7 +13,7 @@ def _attacks(name, **kwargs):
 
 def test_standard_is_autoattack_standard():
     protocol, attacks = _attacks("standard")
-    assert protocol.version == "2.0" and protocol.cascade
+    assert protocol.version == "2.1" and protocol.cascade
     assert [label for label, _ in attacks] == ["APGD-CE", "APGD-T", "FAB-T", "Square"]
     apgd, apgd_t, fab_t, square = (attack for _, attack in attacks)
     assert (apgd.steps, apgd.restarts, apgd.loss) == (100, 1, "ce")

@@ -37,6 +37,76 @@ def checkpoint_schedule(steps):
     return is_checkpoint, window
 
 
+#: The values of APGD's `checkpoint_rule`: AutoAttack's code, or the paper's Algorithm 1.
+CHECKPOINT_RULES = ("autoattack", "paper")
+
+
+def checkpoint_decision(
+    i,
+    loss,
+    loss_prev,
+    loss_best,
+    n_increase,
+    loss_best_ck,
+    reduced_ck,
+    *,
+    is_checkpoint,
+    window,
+    rho,
+    rule="autoattack",
+):
+    """APGD's step-size control for iteration `i`: whether to halve each example's step size.
+
+    The loop of `APGD` calls this once per iteration, after the loss `loss` of the iterate reached
+    at iteration `i` (0-based) is known and `loss_best` includes it. It counts whether the loss rose
+    (`loss > loss_prev`) and, at a checkpoint of `checkpoint_schedule`, halves the step where (a)
+    the loss rose in at most `rho * window` of the window's steps, or (b) the step was not halved
+    at the last checkpoint and the best loss has not improved since. Pure: tensors in, tensors out.
+
+    The two rules differ only in what the first step's loss is compared with. `"paper"`
+    (Algorithm 1 of Croce and Hein 2020) compares it with the loss at the starting point.
+    `"autoattack"` does what fra31/auto-attack's code does: its buffer of per-step losses starts
+    at the first step and is zero-initialised, and `check_oscillation` compares the first step's
+    loss with the buffer's last entry, which is still 0 when `N >= 2` (so at the first checkpoint
+    a positive loss, such as cross-entropy, counts one increase, and a negative one, such as DLR
+    on a correctly classified example, none), and is the first step's loss itself when `N == 1`
+    (no increase).
+
+    Args:
+        i: scalar int tensor, the iteration.
+        loss: float tensor `(n,)`, the loss after iteration `i`.
+        loss_prev: float tensor `(n,)`, the loss after iteration `i - 1`; at `i == 0` the loss at
+            the starting point.
+        loss_best: float tensor `(n,)`, the highest loss so far, iteration `i` included.
+        n_increase: float tensor `(n,)`, the increases counted since the last checkpoint.
+        loss_best_ck: float tensor `(n,)`, `loss_best` at the last checkpoint (the starting loss
+            before the first).
+        reduced_ck: bool tensor `(n,)`, whether the step was halved at the last checkpoint (True
+            before the first).
+        is_checkpoint: bool array `(N,)`, from `checkpoint_schedule(N)`.
+        window: float array `(N,)`, from `checkpoint_schedule(N)`.
+        rho: float, the share of increasing steps at or below which the step is halved.
+        rule: `"autoattack"` or `"paper"`. Defaults to `"autoattack"`.
+
+    Returns:
+        `(reduce, n_increase, loss_best_ck, reduced_ck)`: `reduce` (bool `(n,)`) says where the
+        step size is halved (and the example goes back to its best point) after iteration `i`;
+        the other three are the updated counters.
+    """
+    if validation.check_choice("rule", rule, CHECKPOINT_RULES) == "autoattack":
+        first_prev = tf.zeros_like(loss) if is_checkpoint.shape[0] > 1 else loss
+        loss_prev = tf.where(tf.equal(i, 0), first_prev, loss_prev)
+    n_increase = n_increase + tf.cast(loss > loss_prev, tf.float32)
+    at_checkpoint = tf.gather(is_checkpoint, i)
+    oscillating = n_increase <= rho * tf.gather(window, i)
+    no_improvement = tf.logical_and(tf.logical_not(reduced_ck), loss_best_ck >= loss_best)
+    reduce = tf.logical_and(at_checkpoint, tf.logical_or(oscillating, no_improvement))
+    reduced_ck = tf.where(at_checkpoint, reduce, reduced_ck)
+    loss_best_ck = tf.where(at_checkpoint, loss_best, loss_best_ck)
+    n_increase = tf.where(at_checkpoint, tf.zeros_like(n_increase), n_increase)
+    return reduce, n_increase, loss_best_ck, reduced_ck
+
+
 def _scatter(tensor, indices, updates):
     return tf.tensor_scatter_nd_update(tensor, indices[:, None], updates)
 
@@ -66,6 +136,15 @@ class APGD(Attack):
     evaluation attack: its adversarial examples lie just past the decision boundary, not at the
     highest loss.
 
+    Checkpoints follow AutoAttack's code by default (`checkpoint_rule="autoattack"`, used by the
+    `"standard"`, `"plus"` and `"rand"` protocols): fra31/auto-attack's `check_oscillation` compares
+    the first step's loss with a zero-initialised buffer entry, so at the first checkpoint a
+    cross-entropy run always counts one increase and a DLR run (negative loss while correctly
+    classified) none. `checkpoint_rule="paper"` follows the paper's Algorithm 1 and compares it
+    with the loss at the starting point. The two counts differ by at most one, at the first
+    checkpoint only (after iteration `0.22 N`, 22 of 100), so only a borderline decision there
+    changes (and the run from there on); see `checkpoint_decision`.
+
     For randomised models, `eot_iter > 1` averages the loss gradient over that many forward passes
     (Expectation over Transformation, AutoAttack's `version="rand"` uses 20).
 
@@ -86,6 +165,10 @@ class APGD(Attack):
             move). Defaults to `0.75`.
         eot_iter: int >= 1, gradient samples averaged per step for randomised models. Defaults to
             `1`.
+        checkpoint_rule: `"autoattack"` (the first step's loss is compared with 0, as in
+            fra31/auto-attack's code) or `"paper"` (compared with the starting loss, Algorithm 1
+            of the paper), how increases are counted for the first checkpoint. Defaults to
+            `"autoattack"`.
         seed: optional int for reproducible random starts. Defaults to `None`.
 
     Example:
@@ -117,6 +200,7 @@ class APGD(Attack):
         rho=0.75,
         momentum=0.75,
         eot_iter=1,
+        checkpoint_rule="autoattack",
         seed=None,
     ):
         super().__init__(eps=eps, norm=norm, seed=seed)
@@ -128,6 +212,9 @@ class APGD(Attack):
             "momentum", momentum, minimum=0.0, strict=True, maximum=1.0
         )
         self.eot_iter = validation.check_steps(eot_iter, "eot_iter")
+        self.checkpoint_rule = validation.check_choice(
+            "checkpoint_rule", checkpoint_rule, CHECKPOINT_RULES
+        )
 
     @staticmethod
     def _check_loss(loss):
@@ -206,20 +293,16 @@ class APGD(Attack):
             x_best = _ops.select(improved, x_adv, x_best)
             grad_best = _ops.select(improved, grad, grad_best)
             loss_best = tf.where(improved, loss, loss_best)
-            n_increase = n_increase + tf.cast(loss > loss_prev, tf.float32)
-            loss_prev = loss
-
             # Checkpoint: halve the step size where progress stalled and go back to the best point.
-            at_checkpoint = tf.gather(is_checkpoint, i)
-            oscillating = n_increase <= self.rho * tf.gather(window, i)
-            no_improvement = tf.logical_and(tf.logical_not(reduced_ck), loss_best_ck >= loss_best)
-            reduce = tf.logical_and(at_checkpoint, tf.logical_or(oscillating, no_improvement))
+            reduce, n_increase, loss_best_ck, reduced_ck = checkpoint_decision(
+                i, loss, loss_prev, loss_best, n_increase, loss_best_ck, reduced_ck,
+                is_checkpoint=is_checkpoint, window=window, rho=self.rho,
+                rule=self.checkpoint_rule,
+            )  # fmt: skip
+            loss_prev = loss
             step = tf.where(reduce, 0.5 * step, step)
             x_adv = _ops.select(reduce, x_best, x_adv)
             grad = _ops.select(reduce, grad_best, grad)
-            reduced_ck = tf.where(at_checkpoint, reduce, reduced_ck)
-            loss_best_ck = tf.where(at_checkpoint, loss_best, loss_best_ck)
-            n_increase = tf.where(at_checkpoint, tf.zeros_like(n_increase), n_increase)
             state = (x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled, step,
                      loss_prev, n_increase, loss_best_ck, reduced_ck, evals)  # fmt: skip
             return i + 1, state
@@ -307,5 +390,6 @@ class APGD(Attack):
             rho=self.rho,
             momentum=self.momentum,
             eot_iter=self.eot_iter,
+            checkpoint_rule=self.checkpoint_rule,
         )
         return config

@@ -37,6 +37,10 @@ class APGDT(APGD):
         momentum: float in (0, 1], the weight of the new gradient step. Defaults to `0.75`.
         eot_iter: int >= 1, gradient samples averaged per step for randomised models. Defaults to
             `1`.
+        checkpoint_rule: `"autoattack"` (the first step's loss is compared with 0, as in
+            fra31/auto-attack's code) or `"paper"` (compared with the starting loss, Algorithm 1
+            of the paper), how increases are counted for the first checkpoint (see
+            `tfadv.attacks.APGD`). Defaults to `"autoattack"`.
         seed: optional int for reproducible random starts. Defaults to `None`.
 
     Example:
@@ -65,6 +69,7 @@ class APGDT(APGD):
         rho=0.75,
         momentum=0.75,
         eot_iter=1,
+        checkpoint_rule="autoattack",
         seed=None,
     ):
         super().__init__(
@@ -76,6 +81,7 @@ class APGDT(APGD):
             rho=rho,
             momentum=momentum,
             eot_iter=eot_iter,
+            checkpoint_rule=checkpoint_rule,
             seed=seed,
         )
         self.n_target_classes = validation.check_number(

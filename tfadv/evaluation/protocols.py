@@ -104,6 +104,7 @@ def _apgd(steps, loss, eot=False, restarts=1):
             restarts=restarts,
             loss=loss,
             eot_iter=eot_iter if eot else 1,
+            checkpoint_rule="autoattack",
             seed=seed,
         )
 
@@ -111,7 +112,15 @@ def _apgd(steps, loss, eot=False, restarts=1):
 
 
 def _apgd_t(eps, norm, seed, eot_iter):
-    return APGDT(eps=eps, norm=norm, steps=100, n_target_classes=9, restarts=1, seed=seed)
+    return APGDT(
+        eps=eps,
+        norm=norm,
+        steps=100,
+        n_target_classes=9,
+        restarts=1,
+        checkpoint_rule="autoattack",
+        seed=seed,
+    )
 
 
 def _fab(targeted, restarts=1):
@@ -142,7 +151,7 @@ PROTOCOLS = Registry("protocol", ordered=True)
 for _protocol in (
     Protocol(
         "quick",
-        "1.0",
+        "1.1",
         "PGD-20 (CE, step 2.5 eps / 20) and APGD-CE (20 steps), each on every example.",
         [("PGD-20", _pgd20), ("APGD-CE", _apgd(20, "ce"))],
         cascade=False,
@@ -153,7 +162,7 @@ for _protocol in (
     ),
     Protocol(
         "standard",
-        "2.0",
+        "2.1",
         "AutoAttack's standard version: APGD-CE (100 steps), APGD-T (9 targets x 100 steps), FAB-T "
         "(9 targets x 100 steps), Square (5000 queries), each on the examples still robust.",
         [
@@ -167,7 +176,7 @@ for _protocol in (
     ),
     Protocol(
         "plus",
-        "1.0",
+        "1.1",
         "AutoAttack's plus version: APGD-CE and APGD-DLR (5 restarts each), FAB (5 restarts), "
         "Square (5000 queries), APGD-T and FAB-T (9 targets each), each on the examples still "
         "robust.",
@@ -184,7 +193,7 @@ for _protocol in (
     ),
     Protocol(
         "rand",
-        "1.0",
+        "1.1",
         "AutoAttack's rand version, for randomised defences: APGD-CE and APGD-DLR with EOT over "
         "`eot_iter` (20) gradient samples, each on the examples still robust.",
         _RAND,
