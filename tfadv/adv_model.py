@@ -250,17 +250,74 @@ class AdvModel(keras.Model):
             return int(shape[-1])
         return None
 
-    def _check_numpy_data(self, x, y):
-        if isinstance(x, np.ndarray):
-            validation.check_images(x, "x")
-        if isinstance(y, np.ndarray):
-            validation.check_labels(y, self.num_classes, "y")
+    def _check_numpy_data(self, x, y, x_name="x", y_name="y"):
+        """Checks the data `fit`/`evaluate` received, before any work, with the input contract of
+        `tfadv.utils.validation.check_inputs`: arrays and eager tensors by value, a
+        `tf.data.Dataset` by its `element_spec` (dtype and shape; its values are asserted in-graph
+        by `_prepare`). Python generators and `keras.utils.PyDataset`s are checked batch by batch
+        in `_prepare`."""
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            if (
+                not isinstance(spec, (tuple, list))
+                or len(spec) < 2
+                or not all(isinstance(s, tf.TensorSpec) for s in spec[:2])
+            ):
+                raise ValueError(
+                    "AdvModel needs labels: the dataset must yield `(x, y)` or "
+                    f"`(x, y, sample_weight)` batches of tensors. Received: element_spec={spec}"
+                )
+            if spec[1].shape.rank == 0:
+                raise ValueError(
+                    "The dataset yields single examples, not batches: call `.batch(batch_size)` on "
+                    f"it. Received: element_spec={spec}"
+                )
+            validation.check_inputs(
+                spec[0], spec[1], model=self.classifier, x_name=x_name, y_name=y_name
+            )
+        elif isinstance(x, np.ndarray) or (tf.is_tensor(x) and hasattr(x, "numpy")):
+            if y is None:
+                raise ValueError(
+                    f"AdvModel needs labels: pass `{y_name}` with `{x_name}`. Received: {y_name}=None"
+                )
+            validation.check_inputs(
+                x, y, model=self.classifier, num_classes=self.num_classes, x_name=x_name,
+                y_name=y_name,
+            )  # fmt: skip
+
+    def _check_trainable(self):
+        """Refuses a classifier whose layers are all frozen: training would change nothing."""
+        if self.trainable_weights:
+            return
+        frozen = len(self.classifier.weights)
+        raise ValueError(
+            f"The classifier {self.classifier.name!r} has no trainable weights: all its layers are "
+            "frozen (`trainable=False`), so adversarial training would change nothing. Unfreeze "
+            "the layers to train, e.g. `classifier.layers[-1].trainable = True`. Received: "
+            f"classifier={self.classifier.name!r} with 0 trainable and {frozen} frozen weights"
+        )
 
     def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
+        """Trains the classifier with the method (`keras.Model.fit`).
+
+        The data are checked against tfadv's input contract before the first step (see
+        `tfadv.utils.validation.check_inputs`): images in [0, 1] of the classifier's input shape
+        (a missing channel axis is refused), integer class ids `(N,)`, as many labels as images.
+        A classifier with frozen layers trains its trainable weights only; one with none is
+        refused.
+        """
+        if self.classifier.built:
+            self._check_trainable()
         self._check_numpy_data(x, y)
         validation_data = kwargs.get("validation_data")
-        if isinstance(validation_data, tuple) and len(validation_data) >= 2:
-            self._check_numpy_data(validation_data[0], validation_data[1])
+        if isinstance(validation_data, tf.data.Dataset):
+            self._check_numpy_data(
+                validation_data, None, "validation_data[0]", "validation_data[1]"
+            )
+        elif isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
+            self._check_numpy_data(
+                validation_data[0], validation_data[1], "validation_data[0]", "validation_data[1]"
+            )
         callbacks = [ProgressCallback(self)] + list(callbacks or [])
         try:
             with validation.graph_errors_as_value_errors():
@@ -270,6 +327,8 @@ class AdvModel(keras.Model):
             self.built = self.built or self.classifier.built
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        """Clean (and `eval_attack`) accuracy (`keras.Model.evaluate`), on data checked as by
+        `fit`."""
         self._check_numpy_data(x, y)
         with validation.graph_errors_as_value_errors():
             return super().evaluate(x, y, *args, **kwargs)
@@ -336,12 +395,8 @@ class AdvModel(keras.Model):
             raise ValueError(
                 "AdvModel needs labels: pass `(x, y)` to fit/evaluate. Received: y=None"
             )
-        if y.shape.rank is not None and y.shape.rank >= 2 and y.shape[-1] != 1:
-            raise ValueError(
-                "`y` must hold integer class indices, not one-hot vectors (use "
-                "`np.argmax(y, axis=-1)`). Received: y with shape "
-                f"{tuple(y.shape.as_list())}"
-            )
+        # Dtypes and shapes at trace time (every data source, generators included); values below.
+        validation.check_inputs(x, y, model=self.classifier)
         x = tf.cast(x, tf.float32)
         checks = validation.graph_assert_images(x, "x")
         if y.dtype.is_floating:
@@ -370,6 +425,7 @@ class AdvModel(keras.Model):
         adv = self.generate_adversarial(x, y, self.current_eps())
         result, grads = self.compute_gradients(x, y, adv, sample_weight)
         self._check_result(result)
+        self._check_trainable()  # a classifier built by its first call is checked here
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
 
         self.loss_tracker.update_state(result.loss, sample_weight=tf.shape(x)[0])

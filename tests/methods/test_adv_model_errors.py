@@ -107,7 +107,7 @@ def test_fractional_labels_are_rejected_not_truncated(name, path):
     data = (images(), y)
     if path == "tf.data":
         data = (tf.data.Dataset.from_tensor_slices(data).batch(4),)
-    with pytest.raises(ValueError, match=r"integer class indices.*Received: y"):
+    with pytest.raises(ValueError, match=r"integer class ids.*Received: y"):
         m.fit(*data, verbose=0)
 
 

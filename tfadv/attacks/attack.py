@@ -2,7 +2,6 @@
 
 import abc
 
-import numpy as np
 import tensorflow as tf
 
 from tfadv.attacks import _ops
@@ -51,15 +50,17 @@ class Attack(abc.ABC):
     - compiles the attack with `tf.function` when called eagerly, once per model and image shape
       (neither the batch size nor the call's `eps` retraces), and runs inline (no retracing per
       batch, no host round trips) when called inside a `tf.function` such as `train_step`;
-    - validates inputs: images finite and in [0, 1], integer labels inside the model's classes, a model
-      that returns logits rather than probabilities (`ValueError` quoting the received value).
+    - validates inputs with `tfadv.utils.validation.check_inputs` (the contract below) and the model's
+      outputs (logits, not probabilities): `ValueError`/`TypeError` quoting the received value.
 
     A subclass enrols in `tfadv.attacks.ATTACKS` by declaring `registry_name`, lists the norms it
     supports in `norms`, and gives the constructor arguments of a small-budget instance in
     `small_budget` (read by `default_instance` and the registry-parametrised tests).
 
-    Input contract: images float in [0, 1], shape `[batch, ...]`; labels integer class indices `[batch]`
-    (targets for targeted attacks); the model maps images to logits.
+    Input contract: images float in [0, 1] of the model's input shape `(N, *input_shape)` (a missing
+    channel axis is refused); labels integer class ids of shape `(N,)` (targets for targeted attacks;
+    float labels holding whole numbers are accepted, one-hot rows are refused); the model maps images
+    to logits.
 
     Args:
         eps: float, radius of the threat model. Defaults to `0.3`.
@@ -114,8 +115,8 @@ class Attack(abc.ABC):
 
         Args:
             model: a callable mapping images to logits (a `keras.Model`).
-            x: images in [0, 1].
-            y: integer labels (or targets when `targeted`).
+            x: images in [0, 1], shape `(N, *input_shape)`.
+            y: integer class ids of shape `(N,)` (targets when `targeted`).
             eps: optional radius overriding `self.eps` for this call (a float or scalar tensor; used by
                 epsilon schedules). Step sizes scale with `eps / self.eps`. Defaults to `None`.
             **options: per-call options of the attack (e.g. `EarlyStoppedPGD`'s scheduled `tau`),
@@ -126,12 +127,13 @@ class Attack(abc.ABC):
         elif not isinstance(eps, tf.Tensor):
             eps = validation.check_eps(eps)
         options = self.check_call_options(dict(options))
+        # The input contract: arrays by value here, graph tensors by dtype and shape (their values
+        # are asserted in `_run_graph`).
+        x, y = validation.check_inputs(x, y, model=model)
         if tf.inside_function():
             return AttackResult(*self._run_graph(model, x, y, eps, self.eps, **options))
-        validation.check_images(x, "x")
-        validation.check_labels(y, name="y")
         x = tf.convert_to_tensor(x, tf.float32)
-        y = tf.cast(tf.convert_to_tensor(np.asarray(y) if not tf.is_tensor(y) else y), tf.int32)
+        y = tf.convert_to_tensor(y, tf.int32)
         args = (x, y, tf.convert_to_tensor(eps, tf.float32), tf.constant(self.eps, tf.float32))
         compiled = self._compiled_function()
         # Trace for any batch size up front, so that the second batch size does not retrace.

@@ -91,19 +91,30 @@ class SmoothedClassifier:
             predictions, minlength=num_classes, maxlength=num_classes, dtype=tf.int64
         )
 
-    def sample_counts(self, x, num):
-        """Counts of `f(x + d)` per class over `num` noise draws, for each image of `x`.
+    def sample_counts(self, x, n):
+        """Counts of `f(x + d)` per class over `n` noise draws, for each image of `x`.
 
-        Returns an int64 array `[len(x), num_classes]`.
+        Args:
+            x: images `(N, *input_shape)` in [0, 1], the classifier's input space.
+            n: int >= 1, noise samples per image.
+
+        Returns:
+            An int64 array `[len(x), num_classes]`.
         """
-        x = np.asarray(x, np.float32)
-        validation.check_images(x, "x")
-        num = validation.check_number("num", num, minimum=1, integer=True)
+        x = self._check_x(x)
+        n = validation.check_number("n", n, minimum=1, integer=True)
+        return self._counts(x, n)
+
+    def _check_x(self, x):
+        x, _ = validation.check_inputs(x, model=self.classifier)
+        return x
+
+    def _counts(self, x, n):
         num_classes = tf.constant(self._num_classes(x), tf.int32)
         counts = np.zeros((len(x), int(num_classes)), np.int64)
         for i, image in enumerate(x):
             image = tf.constant(image)
-            remaining = num
+            remaining = n
             while remaining > 0:
                 samples = min(self.batch_size, remaining)
                 counts[i] += self._count_fn(image, tf.constant(samples, tf.int32), num_classes)
@@ -121,7 +132,7 @@ class SmoothedClassifier:
         """Cohen et al.'s PREDICT: the top class per image, or `-1` (abstain).
 
         Args:
-            x: images `[batch, ...]` in the classifier's input space.
+            x: images `(N, *input_shape)` in [0, 1], the classifier's input space.
             n: int >= 1, noise samples per image. Defaults to `100_000`.
             alpha: float in (0, 1), the probability of returning a class other than `g(x)`.
                 Defaults to `0.001`.
@@ -130,7 +141,8 @@ class SmoothedClassifier:
             An int64 array of classes, `-1` where the procedure abstains.
         """
         alpha = _check_alpha(alpha)
-        counts = self.sample_counts(x, n)
+        n = validation.check_number("n", n, minimum=1, integer=True)
+        counts = self._counts(self._check_x(x), n)
         order = np.argsort(-counts, axis=1, kind="stable")
         rows = np.arange(len(counts))
         top, runner_up = counts[rows, order[:, 0]], counts[rows, order[:, 1]]
@@ -145,7 +157,7 @@ class SmoothedClassifier:
         """Cohen et al.'s CERTIFY: a class and a certified l2 radius per image.
 
         Args:
-            x: images `[batch, ...]` in the classifier's input space.
+            x: images `(N, *input_shape)` in [0, 1], the classifier's input space.
             n0: int >= 1, samples that select the top class. Defaults to `100`.
             n: int >= 1, samples that estimate its probability. Defaults to `100_000`.
             alpha: float in (0, 1), the failure probability of the certificate. Defaults to
@@ -157,8 +169,12 @@ class SmoothedClassifier:
         """
         alpha = _check_alpha(alpha)
         n0 = validation.check_number("n0", n0, minimum=1, integer=True)
-        selected = np.argmax(self.sample_counts(x, n0), axis=1)
-        counts = self.sample_counts(x, n)
+        n = validation.check_number("n", n, minimum=1, integer=True)
+        return self._certify(self._check_x(x), n0, n, alpha)
+
+    def _certify(self, x, n0, n, alpha):
+        selected = np.argmax(self._counts(x, n0), axis=1)
+        counts = self._counts(x, n)
         successes = counts[np.arange(len(counts)), selected]
         p_lower = lower_confidence_bound(successes, n, alpha)
         certified = p_lower >= 0.5
@@ -167,16 +183,19 @@ class SmoothedClassifier:
         return predictions, radii.astype(np.float64)
 
     def evaluate(self, x, y, *, n0=100, n=100_000, alpha=0.001):
-        """Runs `certify` on labelled data and returns a `tfadv.certification.CertificationReport`."""
-        y = np.asarray(y).reshape(-1)
-        validation.check_labels(y, None, "y")
-        if len(y) != len(x):
-            raise ValueError(
-                f"`x` and `y` must hold as many examples. Received: len(x)={len(x)}, "
-                f"len(y)={len(y)}"
-            )
+        """Runs `certify` on labelled data and returns a `tfadv.certification.CertificationReport`.
+
+        Args:
+            x: images `(N, *input_shape)` in [0, 1].
+            y: integer class ids of shape `(N,)`.
+            n0, n, alpha: as in `certify`.
+        """
+        alpha = _check_alpha(alpha)
+        n0 = validation.check_number("n0", n0, minimum=1, integer=True)
+        n = validation.check_number("n", n, minimum=1, integer=True)
+        x, y = validation.check_inputs(x, y, model=self.classifier)
         start = time.perf_counter()
-        predictions, radii = self.certify(x, n0=n0, n=n, alpha=alpha)
+        predictions, radii = self._certify(x, n0, n, alpha)
         return CertificationReport(
             sigma=self.sigma,
             n0=n0,

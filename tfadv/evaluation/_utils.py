@@ -42,45 +42,58 @@ def unwrap_model(model):
     return model
 
 
-def to_numpy(data, limit=None):
-    """Materialises `(x, y)` arrays, or a `tf.data.Dataset` of `(x, y[, w])`, as NumPy arrays."""
+def to_numpy(data, limit=None, *, model=None, x_name="x", y_name="y"):
+    """Materialises `(x, y)` arrays, or a `tf.data.Dataset` of `(x, y[, w])`, as NumPy arrays.
+
+    The data are checked with `tfadv.utils.validation.check_inputs` (a dataset's `element_spec`
+    first, before any element is read): float32 images in [0, 1] of `model`'s input shape when it
+    declares one, int32 class ids of shape `(N,)`, as many labels as images, at least one example.
+    """
     if isinstance(data, tf.data.Dataset):
-        xs, ys = [], []
-        for element in data:
-            if not isinstance(element, (tuple, list)) or len(element) < 2:
-                raise ValueError(
-                    "`data` must yield `(x, y)` pairs with integer labels. "
-                    f"Received: an element of type {type(element).__name__}"
-                )
-            x, y = np.asarray(element[0]), np.asarray(element[1])
-            if y.ndim == 0:  # unbatched dataset
-                x, y = x[None], y[None]
-            xs.append(x)
-            ys.append(y)
-            if limit is not None and sum(len(b) for b in ys) >= limit:
-                break
-        if not xs:
-            raise ValueError("`data` is an empty dataset. Received: data with 0 elements")
-        x, y = np.concatenate(xs), np.concatenate(ys)
+        x, y = _dataset_arrays(data, limit, model, x_name, y_name)
     elif isinstance(data, (tuple, list)) and len(data) == 2:
-        x, y = np.asarray(data[0]), np.asarray(data[1])
+        x, y = data
     else:
         raise TypeError(
             "`data` must be a tuple `(x, y)` of arrays or a tf.data.Dataset of `(x, y)` batches. "
             f"Received: data of type {type(data).__name__}"
         )
+    x, y = validation.check_inputs(x, y, model=model, x_name=x_name, y_name=y_name)
     if limit is not None:
         x, y = x[:limit], y[:limit]
-    if len(x) != len(y):
+    return x, y
+
+
+def _dataset_arrays(data, limit, model, x_name, y_name):
+    spec = data.element_spec
+    if (
+        not isinstance(spec, (tuple, list))
+        or len(spec) < 2
+        or not all(isinstance(s, tf.TensorSpec) for s in spec[:2])
+    ):
         raise ValueError(
-            f"`x` and `y` must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}"
+            "`data` must yield `(x, y)` pairs of tensors with integer labels. "
+            f"Received: element_spec={spec}"
         )
-    if len(x) == 0:
-        raise ValueError("`data` holds no examples. Received: 0 examples")
-    y = np.reshape(y, [-1])
-    validation.check_images(x, "x")
-    validation.check_labels(y, name="y")
-    return x.astype(np.float32), y.astype(np.int32)
+    x_spec, y_spec = spec[0], spec[1]
+    unbatched = y_spec.shape.rank == 0
+    if unbatched and x_spec.shape.rank is not None:  # one example per element: add the batch axis
+        x_spec = tf.TensorSpec([None, *x_spec.shape], x_spec.dtype)
+        y_spec = tf.TensorSpec([None], y_spec.dtype)
+    validation.check_inputs(x_spec, y_spec, model=model, x_name=x_name, y_name=y_name)
+    xs, ys, count = [], [], 0
+    for element in data:
+        x, y = np.asarray(element[0]), np.asarray(element[1])
+        if unbatched or y.ndim == 0:  # (a spec of unknown rank shows it only here)
+            x, y = x[None], y[None]
+        xs.append(x)
+        ys.append(y)
+        count += len(y)
+        if limit is not None and count >= limit:
+            break
+    if not xs:
+        raise ValueError("`data` is an empty dataset. Received: data with 0 elements")
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 class Predictor:

@@ -62,8 +62,11 @@ def evaluate(
     temperature-scaled logits (Hitaj et al.) and, with a `surrogate`, a transfer attack. They cost
     a few extra, short attacks.
 
-    Threat model: the l-inf or l2 ball of radius `eps` intersected with [0, 1]. Input contract:
-    images in [0, 1], integer labels, a model returning logits.
+    Threat model: the l-inf or l2 ball of radius `eps` intersected with [0, 1]. Input contract
+    (`tfadv.utils.validation.check_inputs`, checked before any attack runs): images float in
+    [0, 1] of the model's input shape (a missing channel axis is refused), integer class ids of
+    shape `(N,)` (one-hot labels are refused: pass `np.argmax(y, axis=-1)`), as many labels as
+    images; a model returning logits.
 
     Args:
         model: a `keras.Model` mapping images to logits, a `tfadv.AdvModel` (its classifier is
@@ -122,7 +125,7 @@ def evaluate(
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     model = _utils.unwrap_model(model)
-    x, y = _utils.to_numpy(data, limit)
+    x, y = _utils.to_numpy(data, limit, model=model)
     gradient_free = bool(getattr(model, "gradient_free", False))
 
     flags = []

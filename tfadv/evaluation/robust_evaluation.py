@@ -7,6 +7,9 @@ from tfadv.evaluation.evaluate import evaluate
 from tfadv.evaluation.protocols import get_protocol
 from tfadv.utils import validation
 
+#: How messages name the validation images and labels.
+X_NAME, Y_NAME = "validation_data[0]", "validation_data[1]"
+
 
 class RobustEvaluation(keras.callbacks.Callback):
     """Writes `val_robust_accuracy` (and `val_clean_accuracy`) into the epoch logs during `fit`.
@@ -25,8 +28,10 @@ class RobustEvaluation(keras.callbacks.Callback):
     them.
 
     Args:
-        validation_data: a tuple `(x, y)` of arrays, or a `tf.data.Dataset` of `(x, y)` batches.
-            It is held in memory; use `limit` to cap its size.
+        validation_data: a tuple `(x, y)` of arrays, or a `tf.data.Dataset` of `(x, y)` batches:
+            images in [0, 1] and integer class ids of shape `(N,)`, checked here (and against the
+            model's input shape and classes when training begins) as by
+            `tfadv.evaluation.evaluate`. It is held in memory; use `limit` to cap its size.
         eps: float >= 0, the radius. Defaults to `0.3`.
         norm: `"linf"` or `"l2"`. Defaults to `"linf"`.
         protocol: a protocol name, a `Protocol` or a list of attacks. Defaults to `"quick"` (PGD-20
@@ -84,13 +89,19 @@ class RobustEvaluation(keras.callbacks.Callback):
         self.eot_iter = validation.check_steps(eot_iter, "eot_iter")
         self.seed = validation.check_number("seed", seed, minimum=0, integer=True)
         self.verbose = validation.check_choice("verbose", verbose, (0, 1))
-        self.x, self.y = _utils.to_numpy(validation_data, limit)
+        # By value now; against the model's input shape and classes when training begins.
+        self.x, self.y = _utils.to_numpy(validation_data, limit, x_name=X_NAME, y_name=Y_NAME)
         self.last_report = None
         self._frozen = None
         self._randomized = None
 
     def _classifier(self):
         return _utils.unwrap_model(self.model)
+
+    def on_train_begin(self, logs=None):
+        validation.check_inputs(
+            self.x, self.y, model=self._classifier(), x_name=X_NAME, y_name=Y_NAME
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.every:

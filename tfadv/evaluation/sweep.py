@@ -1,7 +1,10 @@
 """`sweep`: robust accuracy against the radius, as a table, JSON and a PNG plot."""
 
+import os
+
 from tfadv.evaluation import _utils, sanity_checks
 from tfadv.evaluation.evaluate import evaluate
+from tfadv.evaluation.loading import load_model
 from tfadv.evaluation.sanity_checks import SanityFlag
 from tfadv.utils import validation
 from tfadv.utils.json_io import JsonMixin
@@ -146,8 +149,11 @@ def sweep(
     radius is that large: 0.5 for l-inf, `0.5 * sqrt(dimension)` for l2).
 
     Args:
-        model: a `keras.Model` returning logits, or a `tfadv.AdvModel`.
-        data: a tuple `(x, y)` of arrays, or a `tf.data.Dataset` of `(x, y)` batches.
+        model: a `keras.Model` returning logits, a `tfadv.AdvModel`, or a path read by
+            `tfadv.evaluation.load_model`.
+        data: a tuple `(x, y)` of arrays, or a `tf.data.Dataset` of `(x, y)` batches: images in
+            [0, 1] of the model's input shape and integer class ids of shape `(N,)`, checked
+            before the first attack as by `tfadv.evaluation.evaluate`.
         eps_list: non-empty list of radii >= 0.
         attacks: a protocol name, a `Protocol`, or a list of `tfadv.attacks.Attack`. Defaults to
             `"quick"`.
@@ -182,7 +188,14 @@ def sweep(
         )
     eps_values = sorted(validation.check_eps(e) for e in eps_list)
     norm = validation.check_choice("norm", norm, ("linf", "l2"))
-    x, y = _utils.to_numpy(data, limit)
+    batch_size = validation.check_steps(batch_size, "batch_size")
+    if limit is not None:
+        limit = validation.check_steps(limit, "limit")
+    validation.check_choice("verbose", verbose, (0, 1))
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)  # once, not once per radius
+    classifier = _utils.unwrap_model(model)
+    x, y = _utils.to_numpy(data, limit, model=classifier)
     accuracy, per_attack, reports = [], {}, []
     for eps in eps_values:
         report = evaluate(
@@ -199,7 +212,7 @@ def sweep(
     flags = [sanity_checks.check_monotone(eps_values, accuracy, n)]
     large = sanity_checks.large_eps(norm, x.shape[1:])
     if eps_values[-1] >= large:
-        predictor = _utils.Predictor(_utils.unwrap_model(model), batch_size)
+        predictor = _utils.Predictor(classifier, batch_size)
         num_classes = int(predictor.logits(x[:1]).shape[-1])
         flags.append(sanity_checks.check_above_chance(accuracy[-1], num_classes, eps_values[-1], n))
     else:
@@ -216,8 +229,8 @@ def sweep(
         n_examples=n,
         flags=flags,
     )
+    if plot_path is not None:  # first: it is the one that can fail (no matplotlib)
+        result.plot(plot_path)
     if json_path is not None:
         result.to_json(json_path)
-    if plot_path is not None:
-        result.plot(plot_path)
     return result

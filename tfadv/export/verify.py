@@ -36,8 +36,9 @@ def verify(path, model, x, y=None, *, attack=None, atol=None, batch_size=256):
             returned (a SavedModel version folder, a base folder whose highest version is used, an
             `.onnx` file, or a folder holding `model.onnx`).
         model: the `keras.Model` (or `tfadv.AdvModel`) that was exported.
-        x: float array of images in [0, 1], shape `(n, *input_shape)`.
-        y: optional integer labels of shape `(n,)`, for accuracies. Defaults to `None`.
+        x: float array of images in [0, 1], shape `(n, *input_shape)` (the model's input shape;
+            a missing channel axis is refused).
+        y: optional integer class ids of shape `(n,)`, for accuracies. Defaults to `None`.
         attack: optional callable `attack(model, x, y) -> x_adv`, such as
             `tfadv.attacks.PGD(eps=0.1, steps=5)`; requires `y`. Defaults to `None`.
         atol: optional float, the largest acceptable absolute logit difference. Defaults to `None`,
@@ -45,6 +46,9 @@ def verify(path, model, x, y=None, *, attack=None, atol=None, batch_size=256):
             by 8 units in the last place of that dtype at the largest logit's magnitude, since two
             runtimes round reduced-precision kernels differently.
         batch_size: int, the batch size for both forward passes. Defaults to `256`.
+
+    Inputs and options are checked (`tfadv.utils.validation.check_inputs`) before the export is
+    read; `verify` writes no file.
 
     Returns:
         A `tfadv.export.ParityReport`; `passed` is `False` when the logit difference exceeds the
@@ -65,9 +69,8 @@ def verify(path, model, x, y=None, *, attack=None, atol=None, batch_size=256):
     ```
     """
     classifier = _prepare.unwrap(model)
-    x = _check_x(x)
-    if y is not None:
-        y = _check_y(y, len(x))
+    # Every input and option is checked before the export is read.
+    x, y = validation.check_inputs(_to_numpy(x), _to_numpy(y), model=classifier)
     if attack is not None:
         if y is None:
             raise ValueError(
@@ -155,32 +158,14 @@ def verify(path, model, x, y=None, *, attack=None, atol=None, batch_size=256):
 # Helpers
 
 
-def _check_x(x):
-    if isinstance(x, (list, tuple)) or not hasattr(x, "shape"):
-        raise ValueError(
-            "`x` must be an array of images in [0, 1], shape (n, height, width, channels). "
-            f"Received: x of type {type(x).__name__}"
-        )
-    x = np.asarray(keras.ops.convert_to_numpy(x))
-    validation.check_images(x)
-    if x.ndim < 2 or len(x) == 0:
-        raise ValueError(
-            "`x` must hold at least one image, shape (n, *input_shape). "
-            f"Received: x.shape={x.shape}"
-        )
-    return x.astype("float32")
-
-
-def _check_y(y, n):
-    y = np.asarray(keras.ops.convert_to_numpy(y))
-    if y.ndim == 2 and y.shape[-1] == 1:
-        y = y[:, 0]
-    validation.check_labels(y)
-    if y.ndim != 1 or len(y) != n:
-        raise ValueError(
-            f"`y` must hold one integer label per image, shape ({n},). Received: y.shape={y.shape}"
-        )
-    return y.astype("int64")
+def _to_numpy(value):
+    """A backend tensor (or anything else) as NumPy, for the input checks; `None` stays `None`."""
+    if value is None or isinstance(value, np.ndarray):
+        return value
+    try:
+        return keras.ops.convert_to_numpy(value)
+    except Exception:  # not a tensor: `check_inputs` names what it is
+        return value
 
 
 def _run_batched(fn, x, batch_size):

@@ -16,8 +16,10 @@ _EPS = 1e-20
 def weight_perturbation(variables, grads):
     """AWP's layer-wise ascent direction: `||w_l|| / (||g_l|| + 1e-20) * g_l` per kernel.
 
-    Only weights with more than one dimension (kernels) are perturbed; biases, batch-norm scales and
-    offsets, and weights without a gradient get `None`. A non-finite direction (a loss-scale
+    `AWP.compute_gradients` passes the trainable weights only, so frozen layers
+    (`trainable=False`) are neither perturbed nor updated. Only weights with more than one dimension
+    (kernels) are perturbed; biases, batch-norm scales and offsets, and weights without a gradient
+    get `None`. A non-finite direction (a loss-scale
     overflow under mixed precision) becomes zero. Returns one tensor or `None` per variable.
     """
     directions = []
@@ -180,7 +182,7 @@ class AWP(AdvModel):
         return self.optimizer.scale_loss(loss / _replicas())
 
     def compute_gradients(self, x, y, adv, sample_weight=None):
-        variables = self.trainable_weights
+        variables = self.trainable_weights  # frozen layers are not perturbed
         # 1. The ascent direction at the current weights; the pass's state updates are dropped.
         with keras.StatelessScope():
             with tf.GradientTape() as tape:
