@@ -44,6 +44,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["tfadv", "tfadv.*"]),
+    py_modules=["tfadv_cli"],  # the console script: quiets TensorFlow before `import tfadv`
     package_data={"tfadv.data": ["_embedded/*.npz", "_embedded/*.md"]},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
@@ -59,7 +60,7 @@ setup(
             "onnx2torch>=1.5",
         ],
     },
-    entry_points={"console_scripts": ["tfadv=tfadv.cli.main:main"]},
+    entry_points={"console_scripts": ["tfadv=tfadv_cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Framework :: Keras",

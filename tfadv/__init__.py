@@ -1,7 +1,10 @@
-"""tfadv: adversarial training for Keras 3 / TensorFlow image classifiers through `model.fit`."""
+"""tfadv: adversarial training for Keras 3 / TensorFlow image classifiers through `model.fit`.
 
-from tfadv import (  # noqa: E402
-    _quiet,  # noqa: E402, F401  (the CLI's quiet start-up, before TensorFlow loads)
+`import tfadv` imports the public modules, which registers tfadv's Keras classes (layers, attacks,
+methods) for `keras.saving.load_model`, and does nothing else.
+"""
+
+from tfadv import (
     attacks,
     callbacks,
     certification,
@@ -15,9 +18,9 @@ from tfadv import (  # noqa: E402
     schedules,
 )
 from tfadv._version import __version__ as __version__
-from tfadv.adv_model import AdvModel  # noqa: E402
-from tfadv.attack_budget import AttackBudget  # noqa: E402
-from tfadv.loss_result import LossResult  # noqa: E402
+from tfadv.adv_model import AdvModel
+from tfadv.attack_budget import AttackBudget
+from tfadv.loss_result import LossResult
 
 __all__ = [
     "AdvModel",

@@ -32,7 +32,7 @@ def test_cli_evaluate_prints_report_and_writes_json(saved_model, tmp_path, capsy
             "--no-checks"]  # fmt: skip
     assert _run(argv) == 0
     printed = capsys.readouterr()
-    assert "protocol 'quick' v1.0" in printed.out and "worst case" in printed.out
+    assert "protocol 'quick' v1.1" in printed.out and "worst case" in printed.out
     assert "example" in printed.out  # the progress bar
     report = json.loads(out.read_text())
     assert report["n_examples"] == 16 and report["protocol"] == "quick" and report["eps"] == 0.1

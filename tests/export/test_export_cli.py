@@ -1,48 +1,27 @@
 """`tfadv export MODEL --format saved_model|onnx --out DIR`: export, verify, report, exit code."""
 
-import argparse
 import os
 import subprocess
 import sys
 
 import keras
 import numpy as np
+import onnx
 import pytest
 import tensorflow as tf
 
 import tfadv
 import tfadv.layers
 from tests.conftest import tiny_cnn
-from tfadv.cli import export as export_cli
+from tfadv.cli import main as cli_main
+from tfadv.cli.main import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _full_cli_available():
-    try:
-        from tfadv.cli.main import build_parser
-
-        build_parser()
-    except ImportError:  # another subcommand of tfadv.cli.main is not written yet
-        return False
-    return True
-
-
 def run_cli(*argv):
-    """Runs `tfadv export ...` in-process; returns the exit code like `tfadv.cli.main.main`."""
-    argv = ["export", *map(str, argv)]
-    if _full_cli_available():
-        from tfadv.cli.main import main
-
-        return main(argv)
-    parser = argparse.ArgumentParser(prog="tfadv")
-    export_cli.add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args) or 0
-    except (ValueError, TypeError, FileNotFoundError) as error:
-        print(f"tfadv {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    """Runs `tfadv export ...` in-process; returns the exit code."""
+    return main(["export", *map(str, argv)])
 
 
 def randomized(model, seed=0):
@@ -61,9 +40,7 @@ def mnist_model_file(tmp_path):
 
 
 def test_cli_is_registered_in_main():
-    from tfadv.cli import main
-
-    assert "tfadv.cli.export" in main.SUBCOMMANDS
+    assert "tfadv.cli.export" in cli_main.SUBCOMMANDS
 
 
 def test_onnx_round_trip_verifies_on_embedded_mnist(mnist_model_file, tmp_path, capsys):
@@ -79,8 +56,6 @@ def test_onnx_round_trip_verifies_on_embedded_mnist(mnist_model_file, tmp_path, 
     assert "result:               PASSED" in out
     assert "adversarial accuracy: Keras" in out
     # The written file is the model that was saved.
-    import onnx
-
     assert onnx.load(str(onnx_path)).opset_import[0].version == 16
 
 
@@ -186,9 +161,6 @@ def test_cli_errors(mnist_model_file, tmp_path, capsys):
         run_cli(mnist_model_file, "--format", "tflite", "--out", tmp_path)
 
 
-@pytest.mark.skipif(
-    not _full_cli_available(), reason="tfadv.cli.main lists an unwritten subcommand"
-)
 def test_export_model_script(mnist_model_file, tmp_path):
     result = subprocess.run(
         [

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from tfadv._version import __version__
 from tfadv.utils.json_io import JsonMixin
 
 #: The radii of the table by default (the paper's figures run from 0 to about 1.5 on CIFAR-10).
@@ -48,9 +49,7 @@ class CertificationReport(JsonMixin):
         self, *, sigma, n0, n, alpha, labels, predictions, radii, seconds=0.0, tfadv_version=None
     ):
         if tfadv_version is None:
-            import tfadv
-
-            tfadv_version = tfadv.__version__
+            tfadv_version = __version__
         if not len(labels) == len(predictions) == len(radii):
             raise ValueError(
                 "`labels`, `predictions` and `radii` must have one entry per example. Received: "
@@ -147,7 +146,7 @@ class CertificationReport(JsonMixin):
         Needs matplotlib, imported only here. Returns the figure, and saves it as a PNG to `path`
         when given.
         """
-        try:
+        try:  # here, not at the top: pyplot must load after the file backend is chosen
             import matplotlib
 
             if path is not None:

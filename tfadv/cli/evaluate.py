@@ -2,14 +2,15 @@
 
     tfadv evaluate MODEL --data embedded_mnist --split test [--start 0] --limit 1000 --eps 0.3
         --norm linf --protocol standard [--json report.json] [--batch-size 256] [--seed 0]
-        [--surrogate SURROGATE.keras|train] [--no-checks] [--quiet]
+        [--surrogate SURROGATE.keras|train] [--custom-objects MODULE] [--no-checks] [--quiet]
 
 MODEL is a `.keras` file, a SavedModel folder (what `tfadv export` writes; gradient attacks run
 through its serving signature) or an `.onnx` file (run by ONNX Runtime: black-box Square, plus a
 transfer attack from `--surrogate`). Prints the `RobustnessReport` table (per-attack and
 worst-case accuracy, budgets, sanity flags) after a progress bar; `--json` also writes it as JSON,
 with per-example results and a RobustBench-style summary. The exit code is 0 whether or not flags
-are raised; a path that is not a model gives one error line and exit code 2.
+are raised; a path that is not a model gives one error line and exit code 2. Protocols: 'quick'
+(PGD-20 + APGD-CE), AutoAttack's 'standard' (APGD-CE, APGD-T, FAB-T, Square), 'plus' and 'rand'.
 
 `--start N --limit M` evaluates examples N to N + M - 1 of the split, so that a long evaluation
 can run in slices whose accuracies combine weighted by their sizes. The attacks draw their random
@@ -17,7 +18,13 @@ starts batch by batch over the examples still robust, so a slice's verdict on an
 from that of one run over the whole split, as between two seeds.
 """
 
+import argparse
+import importlib
+import os
 import sys
+
+from tfadv.data import load_numpy
+from tfadv.evaluation import evaluate, load_model
 
 PROTOCOL_NAMES = ("quick", "standard", "plus", "rand")
 
@@ -27,63 +34,40 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "evaluate",
         help="Robust accuracy of a saved model under a named protocol (quick, standard, plus, rand).",
-        description=(
-            "Evaluate a trained classifier (a .keras file, a SavedModel folder or an .onnx file; "
-            "an AdvModel is evaluated through its classifier) under a fixed, versioned protocol: "
-            "'quick' (PGD-20 + APGD-CE), or AutoAttack's 'standard' (APGD-CE, APGD-T, FAB-T, "
-            "Square), 'plus' or 'rand', and report per-attack and worst-case robust accuracy with "
-            "sanity checks."
-        ),
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "model",
         metavar="MODEL",
         help="the trained model: a .keras file, a SavedModel folder or an .onnx file",
     )
-    parser.add_argument(
-        "--data", default="embedded_mnist", help="dataset name (default: embedded_mnist)"
-    )
-    parser.add_argument(
-        "--split",
-        default="test",
-        choices=("train", "validation", "test"),
-        help="dataset split (default: test)",
-    )
-    parser.add_argument(
-        "--start",
-        type=int,
-        default=0,
-        help="index of the first example of the split to evaluate (default: 0)",
-    )
-    parser.add_argument(
-        "--limit", type=int, default=1000, help="number of examples (default: 1000)"
-    )
-    parser.add_argument("--eps", type=float, default=0.3, help="radius (default: 0.3)")
-    parser.add_argument(
-        "--norm", default="linf", choices=("linf", "l2"), help="threat model (default: linf)"
-    )
-    parser.add_argument(
-        "--protocol",
-        default="standard",
-        choices=PROTOCOL_NAMES,
-        help="evaluation protocol (default: standard)",
-    )
-    parser.add_argument(
-        "--batch-size", type=int, default=256, help="examples per attack batch (default: 256)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the attacks (default: 0)")
-    parser.add_argument(
-        "--eot-iter",
-        type=int,
-        default=20,
-        help="EOT gradient samples against a randomised model (default: 20)",
-    )
+    for flag, default, text, choices in (
+        ("--data", "embedded_mnist", "dataset name", None),
+        ("--split", "test", "dataset split", ("train", "validation", "test")),
+        ("--start", 0, "index of the first example of the split to evaluate", None),
+        ("--limit", 1000, "number of examples", None),
+        ("--eps", 0.3, "radius", None),
+        ("--norm", "linf", "threat model", ("linf", "l2")),
+        ("--protocol", "standard", "evaluation protocol", PROTOCOL_NAMES),
+        ("--batch-size", 256, "examples per attack batch", None),
+        ("--seed", 0, "seed of the attacks", None),
+        ("--eot-iter", 20, "EOT gradient samples against a randomised model", None),
+    ):
+        parser.add_argument(
+            flag,
+            type=type(default),
+            default=default,
+            choices=choices,
+            help=f"{text} (default: {default})",
+        )
     parser.add_argument(
         "--surrogate",
         default=None,
         help="source model of a transfer attack: a .keras file, or 'train' to fit a small one "
         "on the target's predictions (default: none)",
     )
+    add_custom_objects_argument(parser)
     parser.add_argument("--json", metavar="OUT", default=None, help="also write the report as JSON")
     parser.add_argument(
         "--no-checks", dest="checks", action="store_false", help="skip the sanity checks"
@@ -93,17 +77,44 @@ def add_parser(subparsers):
     return parser
 
 
+def add_custom_objects_argument(parser):
+    """Adds `--custom-objects MODULE` (for `evaluate` and `export`): custom layers load."""
+    parser.add_argument(
+        "--custom-objects",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        help="import MODULE (a module name or a .py file) before loading, so that the custom "
+        "layers it registers with @keras.saving.register_keras_serializable() load (repeatable)",
+    )
+
+
+def import_custom_objects(modules):
+    """Imports each `--custom-objects` module; the current folder (or the file's) is searched."""
+    for module in modules:
+        folder, name = os.getcwd(), module
+        if module.endswith(".py"):
+            folder, name = os.path.split(os.path.abspath(module[:-3]))
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise ValueError(
+                f"`--custom-objects` must be a module (in the current folder or on PYTHONPATH) or "
+                f"a .py file: {error}. Received: --custom-objects={module}"
+            ) from None
+
+
 def run(args):
     """Runs `tfadv evaluate`; returns the exit code."""
-    from tfadv import data as tfadv_data
-    from tfadv.evaluation import evaluate, load_model
-
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"`--limit` must be >= 1. Received: --limit={args.limit}")
     if args.start < 0:
         raise ValueError(f"`--start` must be >= 0. Received: --start={args.start}")
+    import_custom_objects(args.custom_objects)
     model = load_model(args.model)
-    x, y = tfadv_data.load_numpy(args.data, split=args.split, limit=args.start + args.limit)
+    x, y = load_numpy(args.data, split=args.split, limit=args.start + args.limit)
     if args.start >= len(x):
         raise ValueError(
             f"`--start` must be smaller than the {len(x)} examples of {args.data}/{args.split}. "
@@ -117,19 +128,9 @@ def run(args):
             f"protocol '{args.protocol}', {args.norm} eps={args.eps:g}",
             file=sys.stderr,
         )
-    report = evaluate(
-        model,
-        (x, y),
-        eps=args.eps,
-        norm=args.norm,
-        protocol=args.protocol,
-        batch_size=args.batch_size,
-        checks=args.checks,
-        eot_iter=args.eot_iter,
-        seed=args.seed,
-        surrogate=args.surrogate,
-        verbose=0 if args.quiet else 1,
-    )
+    names = ("eps", "norm", "protocol", "batch_size", "checks", "eot_iter", "seed", "surrogate")
+    options = {name: getattr(args, name) for name in names}  # the flags keep evaluate's names
+    report = evaluate(model, (x, y), verbose=0 if args.quiet else 1, **options)
     print(report)
     if args.json:
         report.to_json(args.json)

@@ -5,16 +5,16 @@ the subcommand and sets `func`) and is listed in `SUBCOMMANDS`. A subcommand tha
 `takes_overrides=True` receives the arguments argparse does not know (`--config.FIELD=VALUE`) in
 `args.overrides`.
 
-Bad input gets one line on stderr and exit status 2, never a traceback (`--verbose` or
-`TFADV_VERBOSE=1` shows it, with TensorFlow's start-up messages, which are silenced otherwise).
+Every error is one line on stderr, `tfadv CMD: error: ...`, and exit status 2 (`--traceback`: the
+full trace). The console script is `tfadv_cli.main`, which loads TensorFlow with its start-up lines
+dropped before it imports this module (`--verbose` or `TFADV_VERBOSE=1` shows them, and tracebacks).
 """
 
 import argparse
 import importlib
-import os
 import sys
 
-from tfadv import _quiet
+import tfadv_cli
 
 SUBCOMMANDS = [
     "tfadv.cli.train",
@@ -23,62 +23,59 @@ SUBCOMMANDS = [
     "tfadv.cli.tune",
     "tfadv.cli.table",
 ]
+#: Options of `tfadv` itself, also accepted after the subcommand.
+GLOBAL_FLAGS = ("--traceback", "--verbose")
+GLOBAL_HELP = ("show the full Python trace of an error", "show TensorFlow's start-up lines too")
+#: Errors that are the user's input: their message alone is the line.
+EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError)
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="tfadv", description="Adversarial training and robustness evaluation for Keras."
     )
+    for flag, text in zip(GLOBAL_FLAGS, GLOBAL_HELP, strict=True):
+        parser.add_argument(flag, action="store_true", help=text)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module_name in SUBCOMMANDS:
         importlib.import_module(module_name).add_parser(subparsers)
     return parser
 
 
-def quiet_tensorflow():
-    """Silences TensorFlow's C++ start-up lines (oneDNN, cpu_feature_guard) and Python warnings.
-
-    Must run before TensorFlow is imported to silence the C++ side.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
-    import warnings
-
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    from absl import logging as absl_logging
-
-    absl_logging.set_verbosity(absl_logging.ERROR)
-    if "tensorflow" in sys.modules:
-        sys.modules["tensorflow"].get_logger().setLevel("ERROR")
+def describe(error):
+    """`error` as one line: its message, with its type when it is not a plain input error."""
+    message = " ".join(str(getattr(error, "message", None) or error).split())
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(error, tf.errors.OpError):  # e.g. NotFoundError from gfile
+        return f"{type(error).__name__}: {message}"
+    if isinstance(error, EXPECTED_ERRORS):
+        return message or type(error).__name__
+    named = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return f"{named} (run with --traceback for the full trace)"
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    verbose = _quiet.verbose_requested(argv)
+    verbose = tfadv_cli.verbose_requested(argv)
     if not verbose:
-        quiet_tensorflow()
+        tfadv_cli.quiet_tensorflow()  # TensorFlow is loaded: turns its Python-side logs off
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
+    show_trace = verbose or args.traceback or "--traceback" in extras
+    extras = [arg for arg in extras if arg not in GLOBAL_FLAGS]
     if extras and not getattr(args, "takes_overrides", False):
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     args.overrides = extras
-    if not verbose:
-        import tensorflow as tf
-
-        tf.get_logger().setLevel("ERROR")
     try:
         return args.func(args) or 0
-    except (ValueError, TypeError, OSError) as error:
-        if verbose:
-            raise
-        message = " ".join(str(error).split()) or type(error).__name__
-        print(f"tfadv {args.command}: error: {message}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"\ntfadv {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001  (the entry point: every error becomes one line)
+        if show_trace:
+            raise
+        print(f"tfadv {args.command}: error: {describe(error)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import tensorflow as tf
 from tfadv.attacks.attack import model_logits
 from tfadv.attacks.pgd import PGD
 from tfadv.evaluation import _utils
+from tfadv.evaluation.loading import load_model
 from tfadv.evaluation.sanity_checks import SanityFlag, check_extra_broken
 from tfadv.evaluation.transfer_attack import TransferAttack
 
@@ -152,8 +153,6 @@ def resolve_surrogate(surrogate, predictor, x, seed=0):
     if isinstance(surrogate, str) and surrogate == "train":
         return train_surrogate(predictor, x, seed=seed)
     if isinstance(surrogate, str) or hasattr(surrogate, "__fspath__"):
-        from tfadv.evaluation.loading import load_model
-
         surrogate = load_model(surrogate)
     if not callable(surrogate) or getattr(surrogate, "gradient_free", False):
         raise TypeError(

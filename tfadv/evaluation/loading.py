@@ -3,6 +3,10 @@
 import os
 import zipfile
 
+import keras
+
+# Imported for their side effect: each registers its Keras classes, which a `.keras` file may hold.
+from tfadv import adv_model, attacks, layers, methods, models, schedules  # noqa: F401
 from tfadv.evaluation.onnx_classifier import OnnxClassifier
 from tfadv.evaluation.saved_model_classifier import SavedModelClassifier
 
@@ -13,7 +17,7 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 def load_model(path):
     """Loads a classifier to evaluate: a `.keras` file, a SavedModel folder or an `.onnx` file.
 
-    - `.keras` (or `.h5`): `keras.saving.load_model`, with tfadv's layers registered.
+    - `.keras` (or `.h5`): `load_keras_model`, with tfadv's classes registered.
     - a SavedModel folder, or a TF-Serving base folder of numbered versions (what
       `tfadv.export.to_saved_model` writes; the highest version is used): a
       `SavedModelClassifier` over its `serving_default` signature, differentiable.
@@ -28,7 +32,8 @@ def load_model(path):
 
     Raises:
         FileNotFoundError: nothing exists at `path`.
-        ValueError: `path` is not a model in one of these formats (the message names the path).
+        ValueError: `path` is not a model in one of these formats, is a truncated `.keras` file, or
+            holds a custom layer that is not registered (the message names the path).
 
     Example:
 
@@ -49,19 +54,70 @@ def load_model(path):
     if lower.endswith(".onnx"):
         return _guard(path, "an ONNX model", lambda: OnnxClassifier(path))
     if lower.endswith(KERAS_SUFFIXES) or zipfile.is_zipfile(path):
-        return _guard(path, "a Keras model", lambda: _load_keras(path))
+        return load_keras_model(path)
     raise ValueError(
         f"{path!r} is not a model tfadv can evaluate: expected a `.keras` file, a SavedModel "
         f"folder or an `.onnx` file. Received: path={path!r}"
     )
 
 
-def _load_keras(path):
-    import keras
+def load_keras_model(path):
+    """Loads a `.keras` (or `.h5`) file as `keras.saving.load_model` does, with one clear error.
 
-    import tfadv  # noqa: F401  (registers tfadv's serialisable classes before loading)
+    tfadv's layers, attacks, methods and schedules are registered first; the model is loaded
+    without its training configuration (`compile=False`) and in Keras' safe mode. A custom layer
+    of your own must be registered before loading: decorate its class with
+    `@keras.saving.register_keras_serializable()` and import its module first (on the command
+    line, `--custom-objects MODULE`).
 
-    return keras.saving.load_model(path)
+    Args:
+        path: str or path-like, a `.keras` file (a zip archive) or a legacy `.h5` file.
+
+    Returns:
+        The `keras.Model` (a `tfadv.AdvModel` for a saved `AdvModel`).
+
+    Raises:
+        FileNotFoundError: nothing exists at `path`.
+        ValueError: the file is not a complete `.keras` file (truncated, or another kind of
+            file), or Keras cannot rebuild the model from it (the whole error, and how to register
+            a custom layer when one is missing).
+
+    Example:
+
+    ```python
+    model.save("robust.keras")
+    restored = tfadv.evaluation.loading.load_keras_model("robust.keras")
+    ```
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No model file at {path!r}. Received: path={path!r}")
+    if path.lower().endswith(".keras") and not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path!r} is not a complete .keras file: a .keras file is a zip archive, and this one "
+            "is truncated (an interrupted copy or download?) or another kind of file. Save the "
+            f"model again. Received: path={path!r}"
+        )
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except zipfile.BadZipFile as error:
+        raise ValueError(
+            f"{path!r} is not a complete .keras file ({error}). Save the model again. "
+            f"Received: path={path!r}"
+        ) from None
+    except Exception as error:  # noqa: BLE001  (Keras raises many types for a bad file)
+        text = " ".join(str(error).split()) or type(error).__name__
+        hint = ""
+        if "Could not locate" in text or "register_keras_serializable" in text:
+            hint = (
+                " A custom layer (or other object) must be registered before loading: decorate "
+                "its class with `@keras.saving.register_keras_serializable()` in a module and "
+                "import that module first (command line: `--custom-objects MODULE`)."
+            )
+        raise ValueError(
+            f"Keras cannot load {path!r}: {type(error).__name__}: {text}{hint} "
+            f"Received: path={path!r}"
+        ) from None
 
 
 def find_export(path):
@@ -106,12 +162,8 @@ def _guard(path, kind, load):
     try:
         return load()
     except Exception as error:  # noqa: BLE001  (parsers raise many types; the path matters)
+        text = " ".join(str(error).split()) or type(error).__name__
         raise ValueError(
-            f"{path!r} is not {kind} tfadv can read ({type(error).__name__}: "
-            f"{_first_line(error)}). Received: path={path!r}"
+            f"{path!r} is not {kind} tfadv can read ({type(error).__name__}: {text}). "
+            f"Received: path={path!r}"
         ) from None
-
-
-def _first_line(error):
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__

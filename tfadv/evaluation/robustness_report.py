@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from tfadv._version import __version__
 from tfadv.evaluation.sanity_checks import SanityFlag
 from tfadv.utils.json_io import JsonMixin
 
@@ -78,9 +79,7 @@ class RobustnessReport(JsonMixin):
         per_example=None,
     ):
         if tfadv_version is None:
-            import tfadv
-
-            tfadv_version = tfadv.__version__
+            tfadv_version = __version__
         self.protocol = protocol
         self.protocol_version = protocol_version
         self.variant = variant

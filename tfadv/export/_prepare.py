@@ -9,7 +9,10 @@ changes the caller's model.
 """
 
 import contextlib
+import errno
+import os
 import re
+import tempfile
 import warnings
 
 import keras
@@ -118,6 +121,32 @@ def check_version(version):
     return int(version)
 
 
+def check_writable(folder, argument="path", received=None):
+    """Raises a `ValueError` unless `folder` is, or can be created as, a folder one can write to.
+
+    Checked before any work: a temporary folder is created in (and removed from) the nearest
+    existing parent, so nothing is left behind. Remote paths (`gs://...`) are left to TensorFlow.
+    `argument` names the argument in the message (`--out` on the command line), and `received`
+    its value when `folder` is derived from it (the folder of an `.onnx` file's path).
+    """
+    folder = os.fspath(folder)
+    if "://" in folder:
+        return
+    parent = os.path.abspath(folder)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    try:
+        if not os.path.isdir(parent):
+            raise NotADirectoryError(errno.ENOTDIR, "an existing file")
+        tempfile.TemporaryDirectory(dir=parent).cleanup()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ValueError(
+            f"`{argument}` must be a folder that can be created and written to, but {folder!r} "
+            f"cannot ({reason}: {parent!r}). Received: {argument}={received or folder!r}"
+        ) from None
+
+
 def check_stochastic(stochastic):
     if not isinstance(stochastic, (bool, np.bool_)):
         raise ValueError(f"`stochastic` must be a bool. Received: stochastic={stochastic!r}")
@@ -178,16 +207,15 @@ def warn_if_random(prepared):
         )
 
 
-def build_and_check(model, input_shape):
-    """Calls `model` once on a small batch: builds it, checks it returns logits `(n, classes)`."""
-    x = np.random.default_rng(0).uniform(size=(2, *input_shape)).astype("float32")
+def call_logits(model, x):
+    """`model`'s logits on the images `x`, a float32 NumPy array `(n, classes)`, or a clear error."""
     try:
         outputs = model(x, training=False)
     except Exception as error:
         raise ValueError(
             f"Model '{model.name}' cannot be called on float32 images of shape "
-            f"{(None, *input_shape)}: {type(error).__name__}: {error}. Pass the `input_shape=` "
-            "the model was built for."
+            f"{(None, *x.shape[1:])}: {type(error).__name__}: {error}. Pass the `input_shape=` "
+            "the model was built for (command line: `--input-shape H,W,C`)."
         ) from error
     logits = np.asarray(keras.ops.convert_to_numpy(single_output(outputs, model.name)))
     if logits.ndim != 2:
@@ -195,6 +223,13 @@ def build_and_check(model, input_shape):
             f"Model '{model.name}' must return logits of shape (batch, num_classes) for export. "
             f"Received: output shape {logits.shape}"
         )
+    return logits.astype("float32")
+
+
+def build_and_check(model, input_shape):
+    """Calls `model` once on a small batch: builds it, checks it returns logits `(n, classes)`."""
+    x = np.random.default_rng(0).uniform(size=(2, *input_shape)).astype("float32")
+    logits = call_logits(model, x)
     if validation.logits_look_like_probabilities(logits):
         warnings.warn(
             f"Model '{model.name}' seems to output softmax probabilities rather than logits: the "

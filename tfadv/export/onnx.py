@@ -4,6 +4,14 @@ import contextlib
 import logging
 import os
 
+import onnx
+import onnxruntime
+import tensorflow as tf
+import tf2onnx
+from onnx import TensorProto, numpy_helper
+from tensorflow.python.grappler import tf_optimizer
+from tf2onnx import constants
+
 from tfadv.export import _prepare
 
 MIN_OPSET = 14  # the oldest opset tf2onnx >= 1.16 supports
@@ -13,8 +21,6 @@ _KNOWN_DOMAINS = ("", "ai.onnx", "ai.onnx.ml")
 
 def max_opset():
     """The newest ONNX opset the installed tf2onnx can target."""
-    from tf2onnx import constants
-
     return max(constants.OPSET_TO_IR_VERSION)
 
 
@@ -61,9 +67,10 @@ def to_onnx(model, path, *, opset=17, stochastic=False, input_shape=None):
         The path of the written `.onnx` file, as a string.
 
     Raises:
-        ValueError: the input shape is unknown (pass `input_shape=`), `opset` is out of range, or a
-            layer uses an operation tf2onnx cannot convert (the message names the layer and the op,
-            and suggests `tfadv.export.to_saved_model` or another opset).
+        ValueError: the input shape is unknown (pass `input_shape=`), `opset` is out of range, the
+            file's folder cannot be created or written to, or a layer uses an operation tf2onnx
+            cannot convert (the message names the layer and the op, and suggests
+            `tfadv.export.to_saved_model` or another opset).
 
     Example:
 
@@ -83,10 +90,7 @@ def to_onnx(model, path, *, opset=17, stochastic=False, input_shape=None):
     path = os.fspath(path)
     if not path.lower().endswith(".onnx"):
         path = os.path.join(path, DEFAULT_FILENAME)
-
-    import onnx
-    import tf2onnx
-
+    _prepare.check_writable(os.path.dirname(path) or ".")
     with _prepare.prepared(model, stochastic=stochastic, input_shape=input_shape) as prepared:
         function = prepared.function
         sampling = _prepare.random_ops(function)
@@ -137,8 +141,6 @@ def _random_like(ctx, node, name, args):
     stochastic export (noise layers sampling at inference) means. tf2onnx has already renamed
     `node.type`.
     """
-    from onnx import TensorProto
-
     dtype = ctx.get_dtype(node.output[0])
     shape = ctx.make_node("Cast", [node.input[0]], attr={"to": TensorProto.INT64})
     zeros = ctx.make_node("ConstantOfShape", shape.output)
@@ -166,8 +168,6 @@ def _keep_random_ops_live(active):
     if not active:
         yield
         return
-    from tensorflow.python.grappler import tf_optimizer
-
     original = tf_optimizer.OptimizeGraph
 
     def optimize_graph(config, metagraph, *args, **kwargs):
@@ -212,15 +212,13 @@ def _embed_captured_constants(model_proto, function):
     tensors a layer holds, such as `keras.layers.Normalization(mean=..., variance=...)`) as a graph
     input with no value; they are constants of the model, so they become initializers here.
     """
-    from onnx import numpy_helper
-
     concrete = function.get_concrete_function()
     num_args = len(concrete.inputs) - len(concrete.captured_inputs)
     values = {}
     for placeholder, captured in zip(
         concrete.inputs[num_args:], concrete.captured_inputs, strict=True
     ):
-        if placeholder.dtype != tf_resource_dtype() and hasattr(captured, "numpy"):
+        if placeholder.dtype != tf.resource and hasattr(captured, "numpy"):
             values[placeholder.name] = captured.numpy()
     graph = model_proto.graph
     existing = {initializer.name for initializer in graph.initializer}
@@ -231,12 +229,6 @@ def _embed_captured_constants(model_proto, function):
                 graph.initializer.append(
                     numpy_helper.from_array(values[value_info.name], name=value_info.name)
                 )
-
-
-def tf_resource_dtype():
-    import tensorflow as tf
-
-    return tf.resource
 
 
 def _graphs(graph):
@@ -250,8 +242,6 @@ def _graphs(graph):
 
 
 def _unsupported_nodes(model_proto, opset):
-    import onnx
-
     found = []
     for graph in _graphs(model_proto.graph):
         for node in graph.node:
@@ -295,8 +285,6 @@ def _check_supported(model_proto, classifier, opset):
 
 def _finalize(model_proto, prepared):
     """Names the batch dimension and stores the export's metadata."""
-    import onnx
-
     for value in list(model_proto.graph.input) + list(model_proto.graph.output):
         dims = value.type.tensor_type.shape.dim
         if dims and not dims[0].HasField("dim_value"):
@@ -319,8 +307,6 @@ def _finalize(model_proto, prepared):
 
 
 def _check_runtime(model_proto, name, opset):
-    import onnxruntime
-
     try:
         onnxruntime.InferenceSession(
             model_proto.SerializeToString(), providers=["CPUExecutionProvider"]

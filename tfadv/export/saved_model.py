@@ -44,8 +44,8 @@ def to_saved_model(model, path, *, version=1, stochastic=False, input_shape=None
 
     Raises:
         ValueError: the input shape is unknown (pass `input_shape=`), `version` is not a positive
-            integer, the version folder already holds files, or the model does not return one logits
-            tensor.
+            integer, the version folder already holds files, `path` cannot be created or written
+            to, or the model does not return one logits tensor.
 
     Example:
 
@@ -65,6 +65,7 @@ def to_saved_model(model, path, *, version=1, stochastic=False, input_shape=None
             "`path` must be a folder: the export is written to `path/<version>/`. "
             f"Received: path={base!r}, an existing file"
         )
+    _prepare.check_writable(base)
     folder = os.path.join(base, str(version))
     if os.path.isdir(folder) and os.listdir(folder):
         raise ValueError(
@@ -85,6 +86,13 @@ def to_saved_model(model, path, *, version=1, stochastic=False, input_shape=None
         )
         _write_metadata(folder, prepared)
     return folder
+
+
+def next_version(path):
+    """The next TF Serving version under the base folder `path`: 1 + the highest number, or 1."""
+    if not os.path.isdir(path):
+        return 1
+    return max((int(name) for name in os.listdir(path) if name.isdigit()), default=0) + 1
 
 
 def _write_metadata(folder, prepared):
