@@ -8,8 +8,8 @@ import keras
 import pytest
 import tensorflow as tf
 
-from tests.conftest import tiny_cnn
 import tfadv_cli as _quiet
+from tests.conftest import tiny_cnn
 from tfadv.cli import evaluate as evaluate_cli
 from tfadv.cli.main import main
 from tfadv.evaluation import load_model
