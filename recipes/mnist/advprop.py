@@ -22,12 +22,11 @@ Reference: Xie, Tan, Gong, Wang, Yuille, Le, "Adversarial Examples Improve Image
 CVPR 2020.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/advprop"
     config.method = method_config("advprop", combine="mean")
     config.model.name = "resnet"

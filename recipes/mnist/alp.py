@@ -21,12 +21,11 @@ Run here only as a smoke test (the full run was not measured here: no numbers ar
 Reference: Kannan, Kurakin, Goodfellow, "Adversarial Logit Pairing", arXiv 1803.06373, 2018.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/alp"
     config.method = method_config("alp", lambda_=0.5, clean_weight=0.5, label_smoothing=0.1)
     return config

@@ -22,12 +22,11 @@ Reference: Wu, Xia, Wang, "Adversarial Weight Perturbation Helps Robust Generali
 NeurIPS 2020.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/awp_trades"
     config.method = method_config("awp", inner="trades", beta=1.0, gamma=5e-3)
     return config

@@ -21,12 +21,11 @@ Reference: Goodfellow, Shlens, Szegedy, "Explaining and Harnessing Adversarial E
 ICLR 2015 (the mixed clean/adversarial objective).
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/clean_adv_mix"
     config.method = method_config("clean_adv_mix", mode="batches")
     return config

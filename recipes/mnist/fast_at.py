@@ -21,12 +21,11 @@ Reference: Wong, Rice, Kolter, "Fast is better than free: Revisiting adversarial
 ICLR 2020.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/fast_at"
     config.method = method_config("fast_at", alpha_ratio=1.25)
     return config

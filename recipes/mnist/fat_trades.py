@@ -20,12 +20,11 @@ Reference: Zhang et al., "Attacks Which Do Not Kill Training Make Adversarial Le
 Stronger", ICML 2020 (FAT for TRADES).
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/fat_trades"
     config.method = method_config("fat_trades", beta=1.0, tau=1)
     return config

@@ -19,12 +19,11 @@ Run here only as a smoke test (the full run was not measured here: no numbers ar
 Reference: Zhang et al., "Geometry-aware Instance-reweighted Adversarial Training", ICLR 2021.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/gair_fat"
     config.method = method_config("gair_fat", tau=1, lambda_=-1.0, begin_epoch=7)
     config.smoke.method = {"knobs": {"begin_epoch": 0}}  # reweight in the one smoke epoch

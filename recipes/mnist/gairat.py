@@ -24,12 +24,11 @@ Reference: Zhang, Zhu, Niu, Han, Sugiyama, Kankanhalli, "Geometry-aware Instance
 Adversarial Training", ICLR 2021.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/gairat"
     config.method = method_config("gairat", lambda_=-1.0, begin_epoch=7)
     config.smoke.method = {"knobs": {"begin_epoch": 0}}  # reweight in the one smoke epoch

@@ -24,12 +24,11 @@ Reference: Cohen, Rosenfeld, Kolter, "Certified Adversarial Robustness via Rando
 ICML 2019.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/gaussian_augmentation"
     config.method = method_config("gaussian_augmentation", sigma=0.5)
     return config

@@ -23,12 +23,11 @@ Reference: Wang, Zou, Yi, Bailey, Ma, Gu, "Improving Adversarial Robustness Requ
 Misclassified Examples", ICLR 2020.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/mart"
     config.method = method_config("mart", beta=6.0)
     return config

@@ -21,12 +21,11 @@ Reference: Tramer, Boneh, "Adversarial Training and Robustness for Multiple Pert
 NeurIPS 2019.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/mat"
     config.method = method_config("mat", l2_eps=2.0, strategy="rand")
     return config

@@ -21,12 +21,11 @@ Reference: Liu, Cheng, Zhang, Hsieh, "Towards Robust Neural Networks via Random
 Self-ensemble", ECCV 2018 (noise layers); Athalye, Carlini, Wagner, ICML 2018 (EOT).
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/noise_injection"
     config.method = method_config("pgdat")
     config.model.kwargs = {"width": 1, "noise_stddev": 0.1}

@@ -20,12 +20,11 @@ Reference: Madry, Makelov, Schmidt, Tsipras, Vladu, "Towards Deep Learning Model
 Adversarial Attacks", ICLR 2018.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/pgd_at"
     config.method = method_config("pgdat")
     config.epochs = 20

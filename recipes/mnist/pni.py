@@ -21,12 +21,11 @@ Reference: He, Rakin, Fan, "Parametric Noise Injection: Trainable Randomness to 
 Neural Network Robustness against Adversarial Attack", CVPR 2019.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/pni"
     config.method = method_config("pgdat")
     config.model.kwargs = {"width": 1, "pni": True}

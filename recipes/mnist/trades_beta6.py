@@ -21,12 +21,11 @@ Reference: Zhang, Yu, Jiao, Xing, El Ghaoui, Jordan, "Theoretically Principled T
 Robustness and Accuracy", ICML 2019.
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/trades_beta6"
     config.method = method_config("trades", beta=6.0)
     config.epochs = 20

@@ -23,12 +23,11 @@ Robustness and Accuracy", ICML 2019; Madry, Makelov, Schmidt, Tsipras, Vladu, "T
 Learning Models Resistant to Adversarial Attacks", ICLR 2018 (capacity).
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/trades_beta6_wide"
     config.method = method_config("trades", beta=6.0)
     config.model.kwargs.width = 2

@@ -26,12 +26,11 @@ Adversarial Training against Norm-Bounded Adversarial Examples", arXiv:2010.0359
 0.995).
 """
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/trades_ema"
     config.method = method_config("trades", beta=1.0)
     config.optimizer.ema_momentum = 0.995

@@ -31,12 +31,11 @@ Robustness and Accuracy", ICML 2019 (the SmallCNN and its MNIST setting); Xie an
 
 import ml_collections
 
-from tfadv.experiment import method_config
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config, method_config
 
 
 def get_config():
-    config = main_job()
+    config = base_config()  # the main job's values (recipes/mnist/default.py)
     config.workdir = "artifacts/mnist/trades_small_cnn"
     config.method = method_config("trades", beta=6.0)
     config.model.name = "small_cnn"

@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-import tfadv
 from tfadv.cli.main import main
 from tfadv.experiment import build, method_config, parse
 from tfadv.experiment.checks import check_config
+from tfadv.methods import METHODS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECIPES = sorted(
@@ -31,7 +31,7 @@ def test_recipes_are_found():
 def test_recipe_validates_and_builds(recipe):
     config, _ = parse(os.path.join(ROOT, recipe))
     plan = check_config(config)
-    assert tfadv.methods.get(config.method.name) is plan["method"]
+    assert METHODS.get(config.method.name) is plan.method
     assert config.workdir.startswith("artifacts/")
     text = open(os.path.join(ROOT, recipe), encoding="utf-8").read()
     assert f"tfadv train --config {recipe}" in text  # the docstring gives the exact command
@@ -39,10 +39,10 @@ def test_recipe_validates_and_builds(recipe):
     assert smoke.epochs == 1 and smoke.workdir == config.workdir + "_smoke"
     plan = check_config(smoke)
     data = build.load_data(smoke)
-    classifier = build.build_classifier(smoke, plan, data["shape"], data["classes"])
+    classifier = build.build_classifier(smoke, plan, data.shape, data.classes)
     model = build.build_method(smoke, plan, classifier)
-    assert isinstance(model, plan["method"])
-    assert classifier.output_shape == (None, data["classes"])
+    assert isinstance(model, plan.method)
+    assert classifier.output_shape == (None, data.classes)
 
 
 def test_default_recipe_is_the_main_job():
@@ -56,7 +56,7 @@ def test_default_recipe_is_the_main_job():
     )
     assert default.method.to_dict() == method_config("trades", beta=6.0).to_dict()
     assert (default.attack.eps, default.attack.steps, default.batch_size) == (0.3, 10, 64)
-    budget = check_config(default)["budget"]
+    budget = check_config(default).budget
     assert budget.step_size == pytest.approx(0.075)
     assert default.data.validation_size == 500 and default.evaluation.protocol == "quick"
 
@@ -77,13 +77,13 @@ def test_a_method_named_on_the_command_line_starts_from_its_own_knobs():
     assert config.method.knobs.beta == recipe.method.knobs.beta
     with pytest.raises(ValueError, match="no config field 'gamma'.*knobs.gamma=1"):
         parse(None, ["--config.method.name=mart", "--config.method.knobs.gamma=1"])
-    with pytest.raises(ValueError, match="method='nosuch'"):
+    with pytest.raises(ValueError, match=r"method\.name='nosuch'"):
         parse(None, ["--config.method.name=nosuch"])
 
 
 def test_advprop_recipe_gets_dual_batch_norm():
     config, _ = parse(os.path.join(ROOT, "recipes", "mnist", "advprop.py"))
-    assert check_config(config)["model_kwargs"]["dual_bn"] is True
+    assert check_config(config).model_kwargs["dual_bn"] is True
 
 
 def _smoke_args(recipe, workdir, export):
@@ -140,5 +140,5 @@ def test_every_recipe_smoke_run(recipe, tmp_path):
     assert main(_smoke_args(recipe, out, export=False)) == 0
     summary = json.loads((out / "summary.json").read_text())
     config, _ = parse(os.path.join(ROOT, recipe))
-    assert summary["method"] == tfadv.methods.get(config.method.name).__name__
+    assert summary["method"] == METHODS.get(config.method.name).__name__
     assert summary["epochs"] == 1 and (out / "classifier.keras").exists()

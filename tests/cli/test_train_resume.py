@@ -21,7 +21,7 @@ def _command(out):
     return [
         sys.executable,
         "-m",
-        "tfadv.cli.main",
+        "tfadv_cli",
         "train",
         "--config",
         os.path.join(ROOT, "recipes", "mnist", "default.py"),
@@ -93,7 +93,7 @@ def _finish_and_check(out, before):
     assert f"trained {EPOCHS} epochs in" in done.stdout
     assert f"(epoch {best}, {max(scores):.4f})" in done.stdout
     log = (out / "train.log").read_text()
-    assert log.count("tfadv train: PGDAT") == 2  # both runs' output is in the log
+    assert log.count("tfadv train: TRADES") == 2  # both runs' output is in the log
 
 
 @pytest.mark.slow

@@ -6,10 +6,9 @@ The runs under a strategy are in `tests/distribution/test_train_strategy_runs.py
 import pytest
 from test_train_input import _error
 
-import tfadv
-import tfadv.experiment
 from tfadv.cli.main import main
-from tfadv.experiment import parse
+from tfadv.distribute import make_strategy
+from tfadv.experiment import parse, runner
 from tfadv.experiment.checks import check_config
 
 
@@ -41,7 +40,7 @@ def test_strategy_flag_reaches_the_config_and_the_stored_command(monkeypatch, tm
         seen["config"], seen["command"] = config, command
         return 0
 
-    monkeypatch.setattr(tfadv.experiment, "train", fake_train)
+    monkeypatch.setattr(runner, "train", fake_train)
     argv = ["train", "--config.distribution.strategy=tpu", "--strategy", "mirrored", "--smoke"]
     assert main([*argv, f"--config.workdir={tmp_path / 'run'}"]) == 0
     assert seen["config"].distribution.strategy == "mirrored"  # the flag wins
@@ -50,10 +49,8 @@ def test_strategy_flag_reaches_the_config_and_the_stored_command(monkeypatch, tm
 
 
 def test_make_strategy_checks_its_arguments():
-    import tfadv.distribute
-
     with pytest.raises(ValueError, match="Received: name='gpu'"):
-        tfadv.distribute.make_strategy("gpu")
+        make_strategy("gpu")
     with pytest.raises(TypeError, match="Received: tpu=3"):
-        tfadv.distribute.make_strategy("tpu", tpu=3)
-    assert tfadv.distribute.make_strategy("default").num_replicas_in_sync == 1
+        make_strategy("tpu", tpu=3)
+    assert make_strategy("default").num_replicas_in_sync == 1

@@ -87,7 +87,13 @@ def test_multi_worker_epochs_augment_as_fit_does():
 def test_multi_worker_loop_logs_what_fit_logs_on_two_replicas():
     """The loop that replaces `fit` under MultiWorkerMirroredStrategy, run under MirroredStrategy."""
     x, y = _tiny.data(40)
-    data = {"train": (x[:32], y[:32]), "validation": (x[32:], y[32:]), "train_size": 32}
+    data = build.Data(
+        train=(x[:32], y[:32]),
+        validation=(x[32:], y[32:]),
+        test=(x[32:], y[32:]),
+        shape=x.shape[1:],
+        classes=10,
+    )
     config = ml_collections.ConfigDict({"batch_size": 8, "seed": 0, "verbose": 0, "epochs": 3})
     strategy = tf.distribute.MirroredStrategy(
         ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()

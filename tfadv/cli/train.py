@@ -1,28 +1,27 @@
 """`tfadv train`: run an experiment config (a recipe) into one output folder.
 
-    tfadv train [--config RECIPE] [--config.FIELD=VALUE ...] [--strategy NAME] [--smoke]
-                [--overwrite] [--verbose]
-
 RECIPE is an `ml_collections` config file (`recipes/mnist/trades.py`); without it, the README's
-main job runs (`tfadv/experiment/defaults.py`: TRADES of compact_cnn on the embedded MNIST digits).
-Any field is overridden on the command line, e.g. `--config.epochs=10
---config.method.knobs.beta=6 --config.workdir=artifacts/trades10`. The output folder
-(`config.workdir`) receives the resolved config, the log, TensorBoard event files, checkpoints, the
-robustness report (table, JSON, per-example CSV), a robust-accuracy-per-epoch plot, and the
-`.keras`, SavedModel and ONNX files with their parity check.
+main job runs (`recipes/mnist/default.py`, whose values are the schema's defaults). Any field
+below is overridden on the command line, e.g. `--config.epochs=10 --config.method.knobs.beta=6`.
+The output folder (`config.workdir`) receives the resolved config, the log, TensorBoard event
+files, checkpoints, the robustness report (table, JSON, per-example CSV), a robust-accuracy plot,
+and the `.keras`, SavedModel and ONNX files with their parity check.
 
 Rerunning the same command after an interruption (Ctrl-C or a kill) resumes from the last finished
-epoch; a folder that holds a run of another config is refused (`--overwrite` starts afresh).
-`--smoke` runs the recipe on a few examples for one epoch (into WORKDIR_smoke).
-
-`--strategy NAME` trains under a `tf.distribute` strategy (`config.distribution.strategy`):
-`default` (one device), `mirrored` (every local GPU), `multi_worker` (the machines listed in
-`TF_CONFIG`; start the same command on each), `tpu` (with `--config.distribution.tpu=NAME`).
-`config.batch_size` is the global batch, split over the replicas.
+epoch. A raised `--config.epochs` extends a run; changed evaluation or export fields evaluate and
+export its kept classifier again; any other change is refused (`--overwrite` starts afresh). A
+folder is locked (`run.lock`) while a run uses it. `--smoke` checks the recipe as the full run
+would, then runs it on a few examples for one epoch (into WORKDIR_smoke). `--strategy NAME` sets
+`config.distribution.strategy`; `config.batch_size` is the global batch, split over the replicas.
 """
 
 import argparse
 import shlex
+
+from tfadv.distribute import STRATEGIES
+from tfadv.experiment import config as config_lib
+from tfadv.experiment import runner, schema
+from tfadv.utils import validation
 
 
 def add_parser(subparsers):
@@ -31,6 +30,7 @@ def add_parser(subparsers):
         "train",
         help="Adversarially train a classifier from a recipe; evaluate and export it.",
         description=__doc__,
+        epilog=f"config fields (--config.FIELD=VALUE; default: help [domain]):\n{schema.help_text()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -40,8 +40,7 @@ def add_parser(subparsers):
         "--strategy",
         metavar="NAME",
         default=None,
-        help="tf.distribute strategy: default, mirrored, multi_worker or tpu (sets "
-        "config.distribution.strategy; default: the recipe's)",
+        help=f"tf.distribute strategy: one of {', '.join(STRATEGIES)} (default: the recipe's)",
     )
     parser.add_argument(
         "--smoke", action="store_true", help="one epoch on a few examples (CI), into WORKDIR_smoke"
@@ -49,27 +48,18 @@ def add_parser(subparsers):
     parser.add_argument(
         "--overwrite", action="store_true", help="start afresh in a folder that holds a run"
     )
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="show TensorFlow's start-up and warning messages, and tracebacks",
-    )
     parser.set_defaults(func=run, takes_overrides=True)
     return parser
 
 
 def run(args):
-    import tfadv.experiment
-    from tfadv.distribute import STRATEGIES
-    from tfadv.utils import validation
-
     overrides = list(getattr(args, "overrides", []))
     strategy = []
     if args.strategy is not None:  # after the overrides: the flag wins over the recipe and them
-        validation.check_choice("--strategy", args.strategy, STRATEGIES)
+        validation.check_choice("--strategy", args.strategy, tuple(STRATEGIES))
         strategy = [f"--config.distribution.strategy={args.strategy}"]
-    config, _ = tfadv.experiment.parse(args.config, overrides + strategy, smoke=args.smoke)
+    config, _ = config_lib.parse(args.config, overrides + strategy, smoke=args.smoke)
     words = ["tfadv", "train"] + (["--config", args.config] if args.config else []) + overrides
     words += ["--strategy", args.strategy] if args.strategy is not None else []
     words += ["--smoke"] if args.smoke else []
-    return tfadv.experiment.train(config, overwrite=args.overwrite, command=shlex.join(words))
+    return runner.train(config, overwrite=args.overwrite, command=shlex.join(words))

@@ -1,64 +1,53 @@
-"""`tfadv tune`: a hyperparameter search for adversarial training, scored by robust accuracy.
+"""`tfadv tune`: a recipe's hyperparameter search; every trial is a `tfadv train` run.
 
-    tfadv tune CONFIG.json [--directory DIR] [--project-name NAME] [--overwrite]
-        [--max-trials N] [--epochs N] [--verbose {0,1,2}]
+    tfadv tune --config RECIPE [--config.FIELD=VALUE ...] [--smoke] [--overwrite] [--verbose]
 
-CONFIG is a JSON object whose keys are those of `tfadv.tuning.DEFAULT_CONFIG` (all optional):
-the method, the model builder, the search space (`"space"`: a fixed value, `{"values": [...]}` or
-`{"min": a, "max": b}` per knob), the tuner (`"random"`, `"bayesian"`, `"hyperband"`, `"grid"`),
-`max_trials`, `epochs`, data limits, the validation radius and protocol, optional test radii at
-which every trial is evaluated, and the output folder. For example:
+RECIPE is a training recipe (as for `tfadv train`) with a `search` section: `tuner` (random,
+bayesian, hyperband, grid), `max_trials`, `space` (config fields by path, `__` for the dots:
+`space.attack__eps = {"values": (0.1, 0.3)}` or `{"min": a, "max": b, "step": s, "sampling":
+"log"}`; see tfadv/tuning/space.py), `test_eps` and `test_limit`. Each trial trains into
+WORKDIR/trials/ID; WORKDIR receives trials.csv|json|txt, best.json and, with `test_eps`,
+test_eps.txt|json (every trial's classifier at each radius). Rerunning the same command resumes
+the search; `--overwrite` starts afresh; `--smoke` shrinks every trial as `tfadv train --smoke`
+does and runs at most 2 trials (into WORKDIR_smoke). Example (BIPARO's Figure 1 search):
 
-    {"method": "trades", "space": {"eps": {"values": [0.2, 0.3]}, "beta": {"min": 1, "max": 6}},
-     "tuner": "bayesian", "max_trials": 6, "epochs": 3, "train_limit": 2000,
-     "validation_limit": 500, "directory": "artifacts/tune", "project_name": "trades_mnist"}
-
-The table of trials is printed and saved (CSV, JSON, text) in DIRECTORY/PROJECT_NAME, with the best
-classifier exported to its `best/` folder. Running the command again resumes the search.
+    tfadv tune --config recipes/tuning/mnist_tune.py --smoke
 """
 
-import json
+import argparse
+import shlex
+
+from tfadv.experiment.config import parse
+from tfadv.tuning.search import tune
 
 
 def add_parser(subparsers):
-    """Registers the `tune` subcommand."""
+    """Registers the `tune` subcommand (it takes `--config.FIELD=VALUE` overrides)."""
     parser = subparsers.add_parser(
         "tune",
-        help="Search training epsilon, width, noise and method knobs for robust accuracy.",
+        help="Search a recipe's fields (Keras Tuner); each trial is a tfadv train run.",
         description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("config", metavar="CONFIG", help="path of the JSON search config")
-    parser.add_argument("--directory", default=None, help="output folder (config 'directory')")
-    parser.add_argument("--project-name", default=None, help="search name (sub-folder)")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="start afresh instead of resuming the search"
-    )
-    parser.add_argument("--max-trials", type=int, default=None, help="override 'max_trials'")
-    parser.add_argument("--epochs", type=int, default=None, help="override 'epochs'")
-    parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2))
-    parser.set_defaults(func=run)
+    parser.add_argument("--config", metavar="RECIPE", help="recipe file with a `search` section")
+    parser.add_argument("--smoke", action="store_true", help="tiny trials, at most 2 (CI)")
+    parser.add_argument("--overwrite", action="store_true", help="start the search afresh")
+    parser.add_argument("--verbose", action="store_true", help="TensorFlow's messages, tracebacks")
+    parser.set_defaults(func=run, takes_overrides=True)
     return parser
 
 
 def run(args):
-    import tfadv.tuning
-
-    with open(args.config, encoding="utf-8") as f:
-        try:
-            config = json.load(f)
-        except json.JSONDecodeError as error:
+    overrides = list(args.overrides)
+    for path in [args.config or "", *[a for a in overrides if not a.startswith("-")]]:
+        if path.lower().endswith(".json"):
             raise ValueError(
-                f"CONFIG is not valid JSON ({error}). Received: {args.config}"
-            ) from None
-    overrides = {
-        "directory": args.directory,
-        "project_name": args.project_name,
-        "max_trials": args.max_trials,
-        "epochs": args.epochs,
-        "verbose": args.verbose,
-    }
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    if args.overwrite:
-        overrides["overwrite"] = True
-    tfadv.tuning.run_config(config, **overrides)
-    return 0
+                "`tfadv tune` takes a recipe (an ml_collections config file with a `search` "
+                f"section, e.g. recipes/tuning/mnist_tune.py), not JSON. Received: {path}"
+            )
+    if args.config is None:
+        raise ValueError("`tfadv tune` needs --config RECIPE. Received: no --config")
+    config, _ = parse(args.config, overrides, smoke=args.smoke)
+    words = ["tfadv", "tune", "--config", args.config, *overrides]
+    words += ["--smoke"] if args.smoke else []
+    return tune(config, overwrite=args.overwrite, smoke=args.smoke, command=shlex.join(words))

@@ -1,77 +1,90 @@
 """Builds an experiment's data, classifier, method and optimizer from a checked config."""
 
+import dataclasses
 import math
 
 import keras
 import numpy as np
+import tensorflow as tf
+
+from tfadv.adv_model import AdvModel
+from tfadv.attacks.pgd import PGD
+from tfadv.data import load, load_numpy, random_affine, random_crop_flip
+from tfadv.data._catalog import dataset_info
+from tfadv.schedules import LinearRamp
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+    """An experiment's splits, each `(x, y)` NumPy arrays, and what the classifier must map.
+
+    Args:
+        train: the training split (`data.augment` acts on its batches: `epoch_batches`).
+        validation: the held-out split, or `None` without `data.validation_size`.
+        test: the test split.
+        shape: the image shape.
+        classes: the number of classes.
+    """
+
+    train: tuple
+    validation: tuple | None
+    test: tuple
+    shape: tuple
+    classes: int
+
+    @property
+    def train_size(self):
+        return len(self.train[0])
 
 
 def load_data(config):
-    """Returns `{"train": ..., "validation": (x, y) or None, "test": (x, y), "shape", "classes"}`.
-
-    Every split is `(x, y)` NumPy arrays; `data.augment` acts on the training batches
-    (`epoch_batches`).
-    """
-    import tfadv
-
+    """The `Data` of `config.data` (test examples: the first `data.test_limit` and
+    `evaluation.limit`)."""
     data = config.data
-    if data.synthetic:
-        return _synthetic(config)
+    limit = _min(data.test_limit, config.evaluation.limit)
+    if data.synthetic:  # uniform random images of the dataset's shape (smoke runs)
+        info, rng = dataset_info(data.name), np.random.default_rng(config.seed)
+
+        def split(n):
+            x = rng.uniform(0.0, 1.0, (n, *info.image_shape)).astype("float32")
+            return x, rng.integers(0, info.num_classes, n).astype("int32")
+
+        test = split(limit or 64)
+        validation = split(data.validation_size) if data.validation_size else None
+        train = split(data.train_limit or 128)
+        return Data(train, validation, test, tuple(info.image_shape), info.num_classes)
     common = {"validation_size": data.validation_size, "seed": config.seed}
     if data.download:  # TFDS downloads and prepares the dataset once; load_numpy never downloads.
-        tfadv.data.load(data.name, "test", batch_size=config.batch_size, download=True, **common)
-    train = tfadv.data.load_numpy(data.name, "train", limit=data.train_limit, **common)
-    validation = None
-    if data.validation_size:
-        validation = tfadv.data.load_numpy(data.name, "validation", **common)
-    limit = _min(data.test_limit, config.evaluation.limit)
-    test = tfadv.data.load_numpy(data.name, "test", limit=limit, **common)
-    result = {"train": train, "validation": validation, "test": test}
-    result["train_size"] = len(train[0])
-    result["shape"] = train[0].shape[1:]
-    result["classes"] = int(max(train[1].max(), test[1].max()) + 1)
-    return result
+        load(data.name, "test", batch_size=config.batch_size, download=True, **common)
+    train = load_numpy(data.name, "train", limit=data.train_limit, **common)
+    validation = load_numpy(data.name, "validation", **common) if data.validation_size else None
+    test = load_numpy(data.name, "test", limit=limit, **common)
+    classes = int(max(train[1].max(), test[1].max()) + 1)
+    return Data(train, validation, test, tuple(train[0].shape[1:]), classes)
 
 
 def augment_options(config):
-    """The training augmentation's arguments from `config.data`, or `None` without `augment`.
-
-    `padding` and `flip` for `tfadv.data.random_crop_flip`, `rotation` and `zoom` for
-    `tfadv.data.random_affine` (see `augment_batch`).
-    """
+    """`augment_batch`'s arguments from `config.data`, or `None` without `data.augment`."""
     data = config.data
     if not data.augment:
         return None
-    return {
-        "padding": data.augment_padding,
-        "flip": data.augment_flip,
-        "rotation": data.augment_rotation,
-        "zoom": data.augment_zoom,
-    }
+    options = ("padding", "flip", "rotation", "zoom")
+    return {name: data[f"augment_{name}"] for name in options}
 
 
 def augment_batch(x, y, key, *, padding, flip, rotation=0.0, zoom=0.0):
-    """One training batch augmented as `augment_options` says, keyed by `key` (`augment_key`).
-
-    Random crops and flips (`tfadv.data.random_crop_flip`) keyed by `key`, then, when `rotation`
-    or `zoom` is set, a random rotation and scaling (`tfadv.data.random_affine`) keyed by
-    `fold_in(key, 1)`.
-    """
-    import tensorflow as tf
-
-    import tfadv
-
-    x, y = tfadv.data.random_crop_flip(x, y, padding=padding, flip=flip, seed=key)
+    """One training batch randomly cropped and flipped (`random_crop_flip`) with the stateless key
+    `key` (`augment_key`), then, with `rotation` or `zoom`, rotated and scaled (`random_affine`)
+    with `fold_in(key, 1)`."""
+    x, y = random_crop_flip(x, y, padding=padding, flip=flip, seed=key)
     if rotation or zoom:
         affine_key = tf.random.experimental.stateless_fold_in(key, 1)
-        x, y = tfadv.data.random_affine(x, y, rotation=rotation, zoom=zoom, seed=affine_key)
+        x, y = random_affine(x, y, rotation=rotation, zoom=zoom, seed=affine_key)
     return x, y
 
 
 def augment_key(seed, epoch, batch=0):
     """The stateless key of the augmentation of batch `batch` of epoch `epoch`."""
-    import tensorflow as tf
-
     fold_in = tf.random.experimental.stateless_fold_in
     key = tf.constant([seed, 1], tf.int64)  # (seed, 0) keys the epoch's order
     return fold_in(fold_in(key, tf.cast(epoch, tf.int64)), tf.cast(batch, tf.int64))
@@ -90,8 +103,6 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, augment=None):
         `(dataset, steps_per_epoch)` for `fit(dataset, epochs=epochs, initial_epoch=first_epoch,
         steps_per_epoch=steps_per_epoch)`.
     """
-    import tensorflow as tf
-
     n = len(x)
     images, labels = tf.constant(x), tf.constant(y)
 
@@ -117,38 +128,10 @@ def _min(a, b):
     return min(values) if values else None
 
 
-def _synthetic(config):
-    """Uniform random images and labels of the dataset's shape (smoke runs without the data)."""
-    from tfadv.data._catalog import dataset_info
-
-    info = dataset_info(config.data.name)
-    rng = np.random.default_rng(config.seed)
-
-    def split(n):
-        x = rng.uniform(0.0, 1.0, (n, *info.image_shape)).astype("float32")
-        return x, rng.integers(0, info.num_classes, n).astype("int32")
-
-    n_train = config.data.train_limit or 128
-    test = split(_min(config.data.test_limit, config.evaluation.limit) or 64)
-    validation = split(config.data.validation_size) if config.data.validation_size else None
-    return {
-        "train": split(n_train),
-        "validation": validation,
-        "test": test,
-        "train_size": n_train,
-        "shape": tuple(info.image_shape),
-        "classes": info.num_classes,
-    }
-
-
 def build_classifier(config, plan, shape, classes):
     """The classifier: built by `model.name` or loaded from `model.init` (checked for shape)."""
     if not config.model.init:
-        return plan["builder"](
-            input_shape=tuple(shape), num_classes=classes, **plan["model_kwargs"]
-        )
-    import tfadv
-
+        return plan.builder(input_shape=tuple(shape), num_classes=classes, **plan.model_kwargs)
     path = config.model.init
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
@@ -157,7 +140,7 @@ def build_classifier(config, plan, shape, classes):
         raise ValueError(
             f"`model.init` is not a readable .keras model ({reason}). Received: model.init={path!r}"
         ) from None
-    if isinstance(model, tfadv.AdvModel):
+    if isinstance(model, AdvModel):
         model = model.classifier
     want_in, want_out = (None, *tuple(shape)), (None, classes)
     got_in = tuple(model.input_shape) if hasattr(model, "input_shape") else None
@@ -172,27 +155,17 @@ def build_classifier(config, plan, shape, classes):
 
 def build_method(config, plan, classifier):
     """The method (`from_knobs`) with its epsilon schedule and the validation attack."""
-    import tfadv
-
     schedule = None
     if config.eps_schedule.kind == "linear_ramp" and config.eps_schedule.ramp_epochs > 0:
-        schedule = tfadv.schedules.LinearRamp(
-            0.0, config.attack.eps, ramp_epochs=config.eps_schedule.ramp_epochs
-        )
-    val = config.validation
-    eps = config.evaluation.eps
+        schedule = LinearRamp(0.0, config.attack.eps, ramp_epochs=config.eps_schedule.ramp_epochs)
+    val, eps, norm = config.validation, config.evaluation.eps, config.evaluation.norm
     val_attack = None
     if config.data.validation_size:
-        val_attack = tfadv.attacks.PGD(
-            eps=eps,
-            step_size=val.step_size or 2.5 * eps / val.steps,
-            steps=val.steps,
-            norm=config.evaluation.norm,
-            seed=0,
-        )
-    return plan["method"].from_knobs(
+        step_size = val.step_size or 2.5 * eps / val.steps
+        val_attack = PGD(eps=eps, step_size=step_size, steps=val.steps, norm=norm, seed=0)
+    return plan.method.from_knobs(
         classifier,
-        budget=plan["budget"],
+        budget=plan.budget,
         eps_schedule=schedule,
         eval_attack=val_attack,
         **dict(config.method.knobs),

@@ -1,6 +1,6 @@
 """The CIFAR-10 settings the adversarial-training papers share, as a config file.
 
-The main job's fields (`tfadv/experiment/defaults.py`) with: CIFAR-10 through TensorFlow Datasets
+The schema's base config (`tfadv.experiment.schema`) with: CIFAR-10 through TensorFlow Datasets
 (downloaded on the first run, 1,000 training images held out for validation, pad-crop-flip
 augmentation), eps 8/255 without warm-up, PGD-10 training attack (step 2/255), a WRN-34-10, SGD
 0.1 with momentum 0.9 and weight decay 2e-4, batch 128, a piecewise learning rate, the "standard"
@@ -9,12 +9,12 @@ images of CIFAR-10's shape and reports with the "quick" protocol. The recipes un
 `recipes/cifar10/` start from it.
 """
 
-from tfadv.experiment.defaults import get_config as main_job
+from tfadv.experiment.schema import base_config
 
 
 def get_config():
     """The shared CIFAR-10 config (recipes set the method, epochs and learning-rate steps)."""
-    config = main_job()
+    config = base_config()
     config.data.name = "cifar10"
     config.data.validation_size = 1000
     config.data.augment = True  # pad 4, random crop, random horizontal flip

@@ -1,18 +1,22 @@
-"""Experiment configs: loading a recipe with command-line overrides, smoke shrinking, comparison.
+"""Recipes: a config file's `get_config()` with `--config.FIELD=VALUE` overrides, `--smoke`, comparison.
 
-A recipe is an `ml_collections` config file (`get_config()`), read with absl flags the way Google's
-research code reads them: `--config recipes/mnist/trades.py --config.epochs=10`.
+A recipe is an `ml_collections` config file read the way Google's research code reads them:
+`--config recipes/mnist/trades.py --config.epochs=10` (absl flags apply the overrides).
 """
 
+import importlib.machinery
+import importlib.util
 import json
 import os
+import traceback
 
 import ml_collections
 from absl import flags
-from ml_collections import config_dict, config_flags
+from ml_collections import config_flags
 
-#: The config file `tfadv train` runs without `--config` (the README's main job).
-DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "defaults.py")
+from tfadv.experiment import schema
+from tfadv.experiment.checks import check_config
+from tfadv.experiment.schema import method_config
 
 #: What `--smoke` sets (before the recipe's own `smoke` fields and the command-line overrides):
 #: one epoch on a few examples, so that every recipe runs in seconds.
@@ -26,89 +30,75 @@ SMOKE = {
 UNCOMPARED = ("verbose",)
 
 
-def method_config(name, **knobs):
-    """The `method` field for `name`: every registry knob, at its default unless given.
+def load(path, kind="recipe"):
+    """`get_config()` of the config file `path` (`FILE:ARG` calls `get_config(ARG)`).
 
-    Listing all knobs lets the command line override any of them
-    (`--config.method.knobs.beta=6`). Knobs whose default is "the callee's own" become typed
-    placeholders.
-
-    Args:
-        name: a `tfadv.methods.METHODS` name.
-        **knobs: knob values that differ from the registry defaults.
-
-    Returns:
-        An `ml_collections.ConfigDict` with `name` and `knobs`.
+    A file that does not parse, or whose code raises, is a `ValueError` of one line: the file, the
+    line and the error (`recipes/x.py:3: SyntaxError: invalid syntax`).
     """
-    import tfadv.methods
-    from tfadv.utils.registry import check_knobs
-
-    cls = tfadv.methods.get(name)
-    values = check_knobs(cls.__name__, cls.knobs, knobs)
-    fields = {}
-    for knob_name, knob in cls.knobs.items():
-        value = values[knob_name]
-        fields[knob_name] = config_dict.placeholder(knob.type) if value is None else value
-    return ml_collections.ConfigDict(
-        {"name": tfadv.methods.METHODS.canonical(name), "knobs": ml_collections.ConfigDict(fields)}
-    )
+    file, _, argument = path.partition(":")
+    if not os.path.isfile(file):
+        raise FileNotFoundError(f"No {kind} file at this path. Received: --config {path}")
+    loader = importlib.machinery.SourceFileLoader("tfadv_config_file", file)  # any extension
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    try:
+        loader.exec_module(module)
+        get_config = getattr(module, "get_config", None)
+        config = get_config and (get_config(argument) if argument else get_config())
+    except SyntaxError as error:
+        raise ValueError(f"{error.filename}:{error.lineno}: SyntaxError: {error.msg}") from None
+    except Exception as error:  # the file's own code: any error, reported as one line
+        lines = [
+            frame.lineno
+            for frame in traceback.extract_tb(error.__traceback__)
+            if os.path.abspath(frame.filename) == os.path.abspath(file)
+        ]
+        where = f"{file}:{lines[-1]}" if lines else file
+        raise ValueError(f"{where}: {type(error).__name__}: {error}") from None
+    if not isinstance(config, ml_collections.ConfigDict):
+        raise ValueError(
+            f"The {kind} must define get_config() returning an ml_collections.ConfigDict. "
+            f"Received: --config {path}"
+        )
+    return config
 
 
 def parse(config_path=None, overrides=(), *, smoke=False, kind="recipe", fields_help=None):
     """Loads a config file and applies `--config.FIELD=VALUE` overrides (absl flags).
 
     Args:
-        config_path: the recipe file (`None`: `DEFAULT_CONFIG`). An absl config-file argument may
-            follow the path after a colon.
+        config_path: the config file (`None`: the schema's defaults, the README's main job). An
+            argument for `get_config` may follow the path after a colon.
         overrides: command-line arguments, each `--config.FIELD=VALUE` (or `--config.FIELD VALUE`).
-        smoke: apply `SMOKE` and the recipe's `smoke` fields under the overrides.
+        smoke: check the config as the full run would be checked, then apply `SMOKE` and the
+            recipe's `smoke` fields under the overrides. Defaults to `False`.
         kind: what the file is, for error messages (`tfadv table` reads a `"table config"`).
             Defaults to `"recipe"`.
         fields_help: where an unknown field's error sends the reader. Defaults to `None`
-            (`tfadv/experiment/defaults.py`, which lists a recipe's fields).
+            (`tfadv train --help`, which lists a recipe's fields).
 
     Returns:
         `(config, overridden)`: the resolved, locked `ConfigDict` and the overridden field names.
     """
-    path = config_path or DEFAULT_CONFIG
-    file_part = path.split(":", 1)[0]
-    if not os.path.isfile(file_part):
-        raise FileNotFoundError(f"No {kind} file at this path. Received: --config {path}")
+    config = load(config_path, kind) if config_path else schema.base_config()
     overrides = list(overrides)
     for arg in overrides:
         if arg.startswith("-") and not arg.lstrip("-").startswith(("config.", "noconfig.")):
             raise ValueError(f"Overrides must read --config.FIELD=VALUE. Received: {arg}")
-    overrides, knob_overrides = _split_knob_overrides(overrides)
-    argv = ["tfadv train", f"--config={path}", *overrides]
-    values = flags.FlagValues()
-    holder = _parse_flags(
-        lambda: config_flags.DEFINE_config_file(
-            "config", default=path, flag_values=values, sys_argv=argv
-        ),
-        values, argv, path, kind, fields_help, overrides,
-    )  # fmt: skip
-    config = holder.value
-    if not isinstance(config, ml_collections.ConfigDict):
-        raise ValueError(
-            f"The {kind} must define get_config() returning an ml_collections.ConfigDict. "
-            f"Received: --config {path}"
-        )
-    overridden = config_flags.get_override_values(values["config"])
+    others, knob_overrides = _split_knob_overrides(overrides)
+    where = (kind, fields_help)
+    config, overridden = _override(config, others, *where)
     if "method.name" in overridden:
         # A method named on the command line starts from its own knobs, not the recipe's.
+        error = schema.BY_PATH["method.name"].check(config.method.name)
+        if error:
+            raise ValueError(error)
         config.method = method_config(config.method.name)
     if knob_overrides:
-        argv = ["tfadv train", *knob_overrides]
-        values = flags.FlagValues()
-        holder = _parse_flags(
-            lambda: config_flags.DEFINE_config_dict(
-                "config", config, flag_values=values, sys_argv=argv
-            ),
-            values, argv, path, kind, fields_help, knob_overrides,
-        )  # fmt: skip
-        config = holder.value
-        overridden.update(config_flags.get_override_values(values["config"]))
+        config, more = _override(config, knob_overrides, *where)
+        overridden.update(more)
     if smoke:
+        check_config(config)  # the full run's config: --smoke refuses what the full run refuses
         config = _smoke(config, overridden)
     return config, sorted(overridden)
 
@@ -127,58 +117,41 @@ def _split_knob_overrides(overrides):
     return others, knobs
 
 
-def _parse_flags(define, values, argv, path, kind, fields_help, overrides):
-    """Defines the config flag with `define()` and parses `argv`; errors become one-line
-    `ValueError`s."""
+def _override(config, overrides, kind, fields_help):
+    """`(config, {field: value})` after the overrides; errors become one-line `ValueError`s."""
+    argv = ["tfadv", *overrides]
+    values = flags.FlagValues()
     try:
-        holder = define()
+        holder = config_flags.DEFINE_config_dict(
+            "config", config, flag_values=values, sys_argv=argv
+        )
         rest = values(argv, known_only=False)
     except flags.Error as error:
-        message = str(error).strip()
-        if "Traceback" in message:  # the config file's get_config() raised: keep its last line
-            message = f"--config {path}: {message.splitlines()[-1]}"
-        raise ValueError(message) from None
+        raise ValueError(str(error).strip()) from None
     except (AttributeError, KeyError) as error:
         field = str(error).strip("\"'")
         culprits = [arg for arg in overrides if f".{field}" in arg.split("=", 1)[0]]
         raise ValueError(
-            f"The {kind} has no config field {field!r} ("
-            f"{fields_help or 'tfadv/experiment/defaults.py lists the fields'}). "
+            f"The {kind} has no config field {field!r} "
+            f"({fields_help or 'tfadv train --help lists the fields'}). "
             f"Received: {' '.join(culprits or overrides)}"
         ) from None
     if len(rest) > 1:
         raise ValueError(f"Unexpected arguments. Received: {' '.join(rest[1:])}")
-    return holder
+    return holder.value, config_flags.get_override_values(values["config"])
 
 
 def _smoke(config, overridden):
-    config = config.copy_and_resolve_references()
-    with config.unlocked():
-        _update(config, SMOKE)
-        _update(config, config.smoke.to_dict())
-        if "workdir" not in overridden:
-            config.workdir = config.workdir.rstrip("/") + "_smoke"
-        for field, value in overridden.items():
-            _set(config, field, value)
-    config.lock()
+    config = config.copy_and_resolve_references()  # locked, as `config` is
+    try:
+        config.update(SMOKE)
+        config.update(config.smoke.to_dict())
+    except KeyError as error:
+        raise ValueError(f"A smoke field names no config field: {error.args[0]}") from None
+    if "workdir" not in overridden:
+        config.workdir = config.workdir.rstrip("/") + "_smoke"
+    config.update_from_flattened_dict(overridden)  # the command line wins
     return config
-
-
-def _update(config, values, prefix=""):
-    for key, value in values.items():
-        if isinstance(value, dict) and isinstance(config.get(key), ml_collections.ConfigDict):
-            _update(config[key], value, f"{prefix}{key}.")
-        elif key in config:
-            config[key] = value
-        else:
-            raise ValueError(f"A smoke field names no config field. Received: {prefix}{key}")
-
-
-def _set(config, field, value):
-    *parents, leaf = field.split(".")
-    for parent in parents:
-        config = config[parent]
-    config[leaf] = value
 
 
 def to_plain(config):
@@ -186,15 +159,15 @@ def to_plain(config):
     return json.loads(json.dumps(config.to_dict(), default=list))
 
 
-def differences(stored, current, prefix="", defaults=None):
-    """Field paths whose values differ between two plain configs, as `path: old -> new` lines.
+def changes(stored, current, prefix="", defaults=None):
+    """`(path, old, new)` of every field but `UNCOMPARED` that differs between two plain configs.
 
-    A field the stored config lacks (it was written before the field existed) counts as equal when
-    the current value is the field's default (`defaults.py`): the older run behaved that way.
+    A field the stored config lacks (written before the field existed) counts as equal when the
+    current value is its default: the older run behaved that way.
     """
     if defaults is None:
-        defaults = _default_fields()
-    lines = []
+        defaults = to_plain(schema.base_config())
+    found = []
     for key in sorted(set(stored) | set(current)):
         path = f"{prefix}{key}"
         if path in UNCOMPARED:
@@ -202,15 +175,12 @@ def differences(stored, current, prefix="", defaults=None):
         old, new = stored.get(key, "<absent>"), current.get(key, "<absent>")
         default = defaults.get(key, "<absent>") if isinstance(defaults, dict) else "<absent>"
         if isinstance(old, dict) and isinstance(new, dict):
-            lines += differences(old, new, f"{path}.", default if isinstance(default, dict) else {})
-        elif old == "<absent>" and default != "<absent>" and new == default:
-            continue
-        elif old != new:
-            lines.append(f"{path}: {old!r} -> {new!r}")
-    return lines
+            found += changes(old, new, f"{path}.", default if isinstance(default, dict) else {})
+        elif old != new and not (old == "<absent>" and new == default):
+            found.append((path, old, new))
+    return found
 
 
-def _default_fields():
-    from tfadv.experiment.defaults import get_config
-
-    return to_plain(get_config())
+def differences(stored, current):
+    """The fields that differ between two plain configs, as `path: old -> new` lines."""
+    return [f"{path}: {old!r} -> {new!r}" for path, old, new in changes(stored, current)]

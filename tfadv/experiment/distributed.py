@@ -1,13 +1,10 @@
 """An experiment under `config.distribution`: the strategy, each worker's folder, the multi-worker loop.
 
-`tfadv train` builds and compiles under `strategy.scope()` and calls `fit` for one machine
-(`"default"`, `"mirrored"`, `"tpu"`). Keras 3's `fit` cannot run under
-`MultiWorkerMirroredStrategy` yet (keras-team/keras#20585, see `docs/scaling.md`), so with
-`"multi_worker"` `fit_multi_worker` runs the epochs itself: the same `train_step` and
-`test_step` under `strategy.run`, the same callbacks and the same epoch logs (`loss`,
-`adv_accuracy`, ..., `val_adv_accuracy`, ...) as `fit`, so that checkpoints, resume and the kept
-epoch work unchanged. The chief keeps the run's folder; every other worker writes its
-checkpoints to `<workdir>/workers/<index>` and stops after training.
+Keras 3's `fit` cannot run under `MultiWorkerMirroredStrategy` yet (keras-team/keras#20585,
+`docs/scaling.md`), so with `"multi_worker"` `fit_multi_worker` runs the epochs itself, with the
+same steps, callbacks and epoch logs as `fit`: checkpoints, resume and the kept epoch work
+unchanged. The chief keeps the run's folder; every other worker checkpoints into
+`<workdir>/workers/<index>` and stops after training.
 """
 
 import os
@@ -17,6 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfadv._training import ProgressCallback
+from tfadv.distribute import make_strategy as _make_strategy
 from tfadv.experiment import build
 from tfadv.experiment.run_state import RunState
 from tfadv.utils import validation as validation_lib
@@ -24,10 +23,7 @@ from tfadv.utils import validation as validation_lib
 
 def make_strategy(config):
     """The strategy of `config.distribution` (create it before any other TensorFlow op)."""
-    import tfadv.distribute
-
-    dist = config.distribution
-    return tfadv.distribute.make_strategy(dist.strategy, tpu=dist.tpu)
+    return _make_strategy(config.distribution.strategy, tpu=config.distribution.tpu)
 
 
 def is_multi_worker(strategy):
@@ -41,8 +37,8 @@ def is_chief(strategy):
 
 def worker_folder(config, strategy):
     """A non-chief worker's folder, `<workdir>/workers/<index>` (created by `load_state`)."""
-    index = strategy.cluster_resolver.task_id
-    return os.path.join(os.path.abspath(config.workdir), "workers", str(index))
+    index = str(strategy.cluster_resolver.task_id)
+    return os.path.join(os.path.abspath(config.workdir), "workers", index)
 
 
 def load_state(strategy, folder, *, overwrite=False):
@@ -83,47 +79,30 @@ def _gather(strategy, value):
 
 
 def fit_multi_worker(model, config, data, callbacks, initial_epoch):
-    """`fit` for `MultiWorkerMirroredStrategy`: every worker runs it with its own callbacks.
+    """`fit(epochs=config.epochs, initial_epoch=...)` of the compiled, built `model` (created under
+    a `MultiWorkerMirroredStrategy`'s scope) on the run's `build.Data`, with `callbacks`.
 
-    Epoch `e` visits the training examples in the order `fit`'s path uses
-    (`build.epoch_batches`: a stateless permutation keyed by `(seed, e)`, the same on every worker
-    and after a resume) and splits each global batch of `config.batch_size` between the replicas;
-    the last incomplete global batch is dropped (an empty replica share would make the mean loss
-    NaN). Validation runs `test_step` on every replica and reports the global metrics with the
-    `val_` prefix, as `fit` does.
-
-    Args:
-        model: the compiled, built `tfadv.AdvModel`, created under the strategy's scope.
-        config: the experiment config (`batch_size`, the global batch; `epochs`, `seed`,
-            `verbose`).
-        data: `tfadv.experiment.build.load_data`'s dict (`train`, `validation`, `train_size`).
-        callbacks: the run's Keras callbacks (called as `fit` calls them).
-        initial_epoch: the first epoch to run (0-based), as `fit`'s `initial_epoch`.
+    Epoch `e` visits the training examples in `build.epoch_batches`' order (keyed by `(seed, e)`:
+    the same on every worker and after a resume) and splits each global batch between the
+    replicas; the last incomplete global batch is dropped (an empty replica share would make the
+    mean loss NaN). Validation reports the global metrics with the `val_` prefix, as `fit` does.
     """
-    from tfadv._training import ProgressCallback
-
     strategy = model.distribute_strategy
-    steps = data["train_size"] // config.batch_size
+    steps = data.train_size // config.batch_size
     if steps < 1:
         raise ValueError(
             "The training set is smaller than one global batch. "
-            f"Received: batch_size={config.batch_size}, {data['train_size']} training examples"
+            f"Received: batch_size={config.batch_size}, {data.train_size} training examples"
         )
     validation = None
-    if data["validation"] is not None:
-        x, y = _whole_shares(data["validation"], config.batch_size, strategy)
+    if data.validation is not None:
+        x, y = _whole_shares(data.validation, config.batch_size, strategy)
         validation = _dataset((x, y), config.batch_size, train=False)
         validation = strategy.experimental_distribute_dataset(validation)
-    progress = ProgressCallback(model)
     callbacks = keras.callbacks.CallbackList(
-        [progress, *callbacks],
-        add_history=True,
-        add_progbar=config.verbose != 0,
-        model=model,
-        verbose=config.verbose,
-        epochs=config.epochs,
-        steps=steps,
-    )
+        [ProgressCallback(model), *callbacks], add_history=True, add_progbar=config.verbose != 0,
+        model=model, verbose=config.verbose, epochs=config.epochs, steps=steps,
+    )  # fmt: skip
     train_step = _on_replicas(strategy, model.train_step)
     test_step = _on_replicas(strategy, model.test_step)
     model.stop_training = False
@@ -134,13 +113,8 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
             for epoch in range(initial_epoch, config.epochs):
                 model.reset_metrics()
                 callbacks.on_epoch_begin(epoch)
-                train = _epoch(
-                    data["train"],
-                    config.seed,
-                    epoch,
-                    build.augment_options(config),
-                    config.batch_size,
-                )
+                augment = build.augment_options(config)
+                train = _epoch(data.train, config.seed, epoch, augment, config.batch_size)
                 train = _dataset(train, config.batch_size, train=True)
                 for step, batch in enumerate(strategy.experimental_distribute_dataset(train)):
                     callbacks.on_train_batch_begin(step)

@@ -6,6 +6,10 @@ import os
 
 import numpy as np
 
+from tfadv.attacks.pgd import PGD
+from tfadv.evaluation.evaluate import evaluate as evaluate_robustness
+from tfadv.export import to_onnx, to_saved_model, verify
+
 
 def evaluate(config, classifier, test, workdir, say):
     """Runs the protocol (and the PGD comparison line); writes `report.txt|json`, `per_example.csv`.
@@ -13,35 +17,19 @@ def evaluate(config, classifier, test, workdir, say):
     Returns:
         `(report, pgd)`: the `RobustnessReport` of the protocol and of the PGD line (or `None`).
     """
-    import tfadv
-
     ev = config.evaluation
     x, y = test
-    report = tfadv.evaluation.evaluate(
-        classifier,
-        (x, y),
-        eps=ev.eps,
-        norm=ev.norm,
-        protocol=ev.protocol,
-        batch_size=ev.batch_size,
-        checks=ev.checks,
-        seed=config.seed,
+    common = {"eps": ev.eps, "norm": ev.norm, "batch_size": ev.batch_size}
+    report = evaluate_robustness(
+        classifier, (x, y), protocol=ev.protocol, checks=ev.checks, seed=config.seed, **common
     )
     lines = [str(report)]
     pgd = None
     if ev.pgd_steps:
-        attack = tfadv.attacks.PGD(
+        attack = PGD(
             eps=ev.eps, step_size=ev.pgd_step_size, steps=ev.pgd_steps, norm=ev.norm, seed=0
         )
-        pgd = tfadv.evaluation.evaluate(
-            classifier,
-            (x, y),
-            eps=ev.eps,
-            norm=ev.norm,
-            protocol=[attack],
-            batch_size=ev.batch_size,
-            checks=False,
-        )
+        pgd = evaluate_robustness(classifier, (x, y), protocol=[attack], checks=False, **common)
         lines.append(
             f"For comparison with a hand-written loop's number: {pgd.attacks[0]['name']} "
             f"({pgd.attacks[0]['budget']}) accuracy {pgd.robust_accuracy:.2%} "
@@ -78,7 +66,7 @@ def write_history(state, workdir):
 
 def plot(state, workdir, monitor, say):
     """`robust_accuracy.png`: validation (and training) robust accuracy per epoch."""
-    try:
+    try:  # matplotlib is optional
         import matplotlib
 
         matplotlib.use("Agg")
@@ -111,19 +99,17 @@ def plot(state, workdir, monitor, say):
 
 def export(config, classifier, test, workdir, say):
     """Saves `classifier.keras`; with `export.enabled`, SavedModel and ONNX with parity checks."""
-    import tfadv
-
     outputs = {"keras": os.path.join(workdir, "classifier.keras")}
     classifier.save(outputs["keras"])
     if not config.export.enabled:
         return outputs
     x = test[0][: config.export.parity_examples]
     y = test[1][: config.export.parity_examples]
-    saved = tfadv.export.to_saved_model(classifier, os.path.join(workdir, "saved_model"))
-    onnx_path = tfadv.export.to_onnx(classifier, os.path.join(workdir, "model.onnx"))
+    saved = to_saved_model(classifier, os.path.join(workdir, "saved_model"))
+    onnx_path = to_onnx(classifier, os.path.join(workdir, "model.onnx"))
     parity = {}
     for name, path in (("saved_model", saved), ("onnx", onnx_path)):
-        report = tfadv.export.verify(path, classifier, x, y)
+        report = verify(path, classifier, x, y)
         say(f"{name}: {report}")
         parity[name] = report.to_dict()
         if not report.passed:

@@ -1,7 +1,14 @@
-"""`RunState`: a run's finished epochs, kept with its checkpoints for truthful restarts."""
+"""What a run keeps of each epoch: its `RunState` and checkpoints (`RunCheckpoint`), for truthful
+restarts, and TensorBoard event files (`EventFileLogger`)."""
 
+import dataclasses
 import json
 import os
+import shutil
+import time
+
+import keras
+import tensorflow as tf
 
 
 def write_json_atomic(path, value):
@@ -15,64 +22,47 @@ def write_json_atomic(path, value):
     os.replace(tmp, path)
 
 
+@dataclasses.dataclass
 class RunState:
     """The finished epochs of a run: their logs, the best score and epoch, the checkpoint files.
 
-    It is written (atomically) after each epoch's checkpoint files, and names them, so that a run
-    killed at any instant restarts from the last epoch whose files and state were both written:
-    the best-so-far score and epoch, the per-epoch history and the accumulated training time
-    survive the restart, and the kept checkpoint is the one an uninterrupted run would keep.
+    Written atomically after each epoch's checkpoint files, and naming them: a run killed at any
+    instant restarts from the last epoch whose files and state were both written.
 
     Args:
         folder: the checkpoint folder (holding `state.json`).
         epochs_done: finished epochs. Defaults to `0`.
-        history: one dict of epoch logs per finished epoch. Defaults to `None` (empty).
+        history: one dict of epoch logs per finished epoch. Defaults to `[]`.
         best_epoch: 1-based epoch of the kept checkpoint. Defaults to `None`.
         best_score: its monitored score. Defaults to `None`.
         train_seconds: wall time of the finished epochs, over every run. Defaults to `0.0`.
         last_file: weights (with optimizer state) after the last finished epoch. Defaults to `None`.
         best_file: weights of the kept epoch. Defaults to `None`.
-
-    Example:
-
-    ```python
-    state = tfadv.experiment.RunState.load("artifacts/run/checkpoints")
-    state.epochs_done, state.best_epoch, state.best_score
-    ```
+        epochs_history: the run's budgets, `{"epochs": N, "at_epoch": K}` each (a run extended
+            from 15 to 20 epochs after its 15th holds both). Defaults to `[]`.
     """
 
     FILE = "state.json"
 
-    def __init__(
-        self,
-        folder,
-        epochs_done=0,
-        history=None,
-        best_epoch=None,
-        best_score=None,
-        train_seconds=0.0,
-        last_file=None,
-        best_file=None,
-    ):
-        self.folder = str(folder)
-        self.epochs_done = int(epochs_done)
-        self.history = [dict(h) for h in history or []]
-        self.best_epoch = best_epoch
-        self.best_score = best_score
-        self.train_seconds = float(train_seconds)
-        self.last_file = last_file
-        self.best_file = best_file
+    folder: str
+    epochs_done: int = 0
+    history: list = dataclasses.field(default_factory=list)
+    best_epoch: int | None = None
+    best_score: float | None = None
+    train_seconds: float = 0.0
+    last_file: str | None = None
+    best_file: str | None = None
+    epochs_history: list = dataclasses.field(default_factory=list)
 
     @classmethod
     def load(cls, folder):
         """The state stored in `folder`, or a fresh one when there is none."""
         path = os.path.join(folder, cls.FILE)
         if not os.path.exists(path):
-            return cls(folder)
+            return cls(str(folder))
         try:
             with open(path, encoding="utf-8") as handle:
-                values = json.load(handle)
-            return cls(folder, **values)
+                return cls(str(folder), **json.load(handle))
         except (OSError, ValueError, TypeError) as error:
             raise ValueError(
                 f"The run state is unreadable ({error}); start afresh with --overwrite. "
@@ -84,19 +74,13 @@ class RunState:
         return None if name is None else os.path.join(self.folder, name)
 
     def get_config(self):
-        return {
-            "epochs_done": self.epochs_done,
-            "history": self.history,
-            "best_epoch": self.best_epoch,
-            "best_score": self.best_score,
-            "train_seconds": self.train_seconds,
-            "last_file": self.last_file,
-            "best_file": self.best_file,
-        }
+        config = dataclasses.asdict(self)
+        del config["folder"]
+        return config
 
     @classmethod
     def from_config(cls, config, folder="."):
-        return cls(folder, **config)
+        return cls(str(folder), **config)
 
     def save(self):
         """Writes `state.json` atomically, then removes checkpoint files it no longer names."""
@@ -108,7 +92,7 @@ class RunState:
         """Deletes checkpoint files the state does not name (left by a run killed mid-epoch)."""
         keep = {self.FILE, self.last_file, self.best_file}
         for name in os.listdir(self.folder):
-            if name not in keep and (name.endswith(".h5") or name.endswith(".tmp")):
+            if name not in keep and name.endswith((".h5", ".tmp")):
                 os.remove(os.path.join(self.folder, name))
 
     def record(self, epoch, logs, seconds, score, *, improved):
@@ -119,3 +103,98 @@ class RunState:
         if improved:
             self.best_epoch = epoch + 1
             self.best_score = None if score is None else float(score)
+
+    def set_budget(self, epochs, previous=None):
+        """Records `epochs` as the run's budget from now on (`previous`: the stored run's)."""
+        if not self.epochs_history and previous is not None:
+            self.epochs_history.append({"epochs": int(previous), "at_epoch": 0})
+        if not self.epochs_history or self.epochs_history[-1]["epochs"] != epochs:
+            self.epochs_history.append({"epochs": int(epochs), "at_epoch": self.epochs_done})
+            self.save()
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Saves the last epoch (weights and optimizer state) and the best one, then a `RunState`.
+
+    At the end of every epoch it writes `epoch-N.weights.h5` (the weights with the optimizer's
+    variables, so the learning-rate schedule and Adam's moments continue), copies it to
+    `best-epoch-N.weights.h5` when the monitored score beats the best so far (read from the state,
+    so a restart does not forget it; a tie keeps the earlier epoch), and only then writes the state
+    that names both files. With `monitor="last"` every epoch is kept.
+
+    Args:
+        state: the `RunState` to update (its `folder` receives the files).
+        monitor: the epoch-log key to maximise, or `"last"`. Defaults to `"val_adv_accuracy"`.
+
+    Example:
+
+    ```python
+    state = tfadv.experiment.RunState.load("run/checkpoints")
+    model.fit(x, y, epochs=10, initial_epoch=state.epochs_done, callbacks=[RunCheckpoint(state)])
+    ```
+    """
+
+    def __init__(self, state, monitor="val_adv_accuracy"):
+        super().__init__()
+        self.state = state
+        self.monitor = monitor
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        seconds = time.time() - (self._start or time.time())
+        score = None
+        if self.monitor != "last":
+            if self.monitor not in logs:
+                raise ValueError(
+                    f"The epoch logs have no `{self.monitor}` (they have {sorted(logs)}). "
+                    f"Received: validation.monitor={self.monitor!r}"
+                )
+            score = float(logs[self.monitor])
+        state = self.state
+        improved = self.monitor == "last" or state.best_score is None or score > state.best_score
+        state.last_file = f"epoch-{epoch + 1}.weights.h5"
+        os.makedirs(state.folder, exist_ok=True)
+        self.model.save_weights(state.path(state.last_file))
+        if improved:
+            state.best_file = f"best-epoch-{epoch + 1}.weights.h5"
+            shutil.copyfile(state.path(state.last_file), state.path(state.best_file))
+        state.record(epoch, logs, seconds, score, improved=improved)
+        state.save()
+
+
+class EventFileLogger(keras.callbacks.Callback):
+    """Writes every epoch's logs as TensorBoard scalars (`train/...` and `validation/...`).
+
+    `keras.callbacks.TensorBoard` needs the `tensorboard` package, which TensorFlow 2.21 no longer
+    installs; this writes the same scalars with `tf.summary.write`, at step `epoch + 1`, so that a
+    resumed run continues the curves.
+
+    Args:
+        log_dir: the folder of the event files.
+    """
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.log_dir = str(log_dir)
+        self._writer = None
+        # TensorBoard's scalar plugin tag, as `tensorboard.summary.scalar` writes it.
+        self._metadata = tf.compat.v1.SummaryMetadata()
+        self._metadata.plugin_data.plugin_name = "scalars"
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._writer = self._writer or tf.summary.create_file_writer(self.log_dir)
+        with self._writer.as_default():
+            for key, value in (logs or {}).items():
+                name = f"validation/{key[4:]}" if key.startswith("val_") else f"train/{key}"
+                tensor = tf.constant(float(value), tf.float32)
+                tf.summary.write(name, tensor, step=epoch + 1, metadata=self._metadata)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -1,4 +1,4 @@
-"""`train`: one experiment config in, one output folder out (resumable, validated up front)."""
+"""`train`: one experiment config in, one output folder out (checked up front, resumable, locked)."""
 
 import contextlib
 import json
@@ -6,10 +6,13 @@ import os
 import sys
 import time
 
+import keras
+
+from tfadv.callbacks.weight_averaging import WeightAveraging
 from tfadv.experiment import build, distributed, outputs
 from tfadv.experiment import workdir as workdir_lib
 from tfadv.experiment.checks import check_config
-from tfadv.experiment.run_state import RunState, write_json_atomic
+from tfadv.experiment.run_state import EventFileLogger, RunCheckpoint, RunState, write_json_atomic
 
 #: The exit status of a run stopped by Ctrl-C (the shell's convention for SIGINT).
 INTERRUPTED = 130
@@ -31,84 +34,83 @@ class _Tee:
         self._stream.flush()
         self._log.flush()
 
-    def isatty(self):
-        return getattr(self._stream, "isatty", lambda: False)()
-
-    def __getattr__(self, name):
+    def __getattr__(self, name):  # isatty, encoding, ...: the terminal's
         return getattr(self._stream, name)
 
 
 @contextlib.contextmanager
 def _logging_to(path):
-    with open(path, "a", encoding="utf-8") as log:
-        stdout = sys.stdout
-        sys.stdout = _Tee(stdout, log)
-        try:
-            yield
-        finally:
-            sys.stdout = stdout
+    with (
+        open(path, "a", encoding="utf-8") as log,
+        contextlib.redirect_stdout(_Tee(sys.stdout, log)),
+    ):
+        yield
 
 
 def train(config, *, overwrite=False, command="tfadv train"):
     """Trains, evaluates and exports the experiment `config` into `config.workdir`.
 
-    Everything is validated before data is read; a folder holding a run of the same config resumes
-    it from its last finished epoch (a finished run goes straight to evaluation), one of another
-    config is refused naming the fields that differ (`overwrite` starts afresh). Ctrl-C stops at
-    once and says how to resume.
+    The config is checked once (`check_config`) before the folder, the data or the first epoch.
+    The folder is locked while the run uses it; the run it holds resumes, is extended or is
+    evaluated again, or is refused (`tfadv.experiment.workdir.prepare`). Ctrl-C stops at once and
+    says how to resume.
 
     Args:
-        config: a resolved `ml_collections.ConfigDict` (see `tfadv/experiment/defaults.py`).
+        config: a resolved `ml_collections.ConfigDict` (`tfadv train --help` lists its fields).
         overwrite: start afresh in a folder that holds a run. Defaults to `False`.
         command: the command line, for the resume hint and `command.txt`. Defaults to
             `"tfadv train"`.
 
     Returns:
-        `0` when finished, `130` when interrupted.
+        `0` when finished, `130` when interrupted. The run's `RunState` is
+        `RunState.load(os.path.join(config.workdir, "checkpoints"))`.
     """
     plan = check_config(config)
     strategy = distributed.make_strategy(config)  # before any other TensorFlow op
     if distributed.is_chief(strategy):
-        workdir = workdir_lib.prepare(config, overwrite=overwrite, command=command)
-        log = os.path.join(workdir, "train.log")
+        folder = workdir_lib.prepare(config, overwrite=overwrite, command=command)
     else:  # created once the chief has prepared the run's folder (`distributed.load_state`)
-        workdir, log = distributed.worker_folder(config, strategy), os.devnull
-    with _logging_to(log):
-        try:
-            return _run(config, plan, workdir, strategy, overwrite)
-        except KeyboardInterrupt:
-            state = RunState.load(os.path.join(workdir, workdir_lib.CHECKPOINTS))
-            print(
-                f"\ninterrupted: {state.epochs_done} of {config.epochs} epochs are saved in "
-                f"{config.workdir}; resume with the same command: {command}",
-                flush=True,
-            )
-            return INTERRUPTED
+        folder = contextlib.nullcontext(
+            workdir_lib.Run(distributed.worker_folder(config, strategy))
+        )
+    with folder as run:
+        log = os.path.join(run.path, "train.log") if distributed.is_chief(strategy) else os.devnull
+        with _logging_to(log):
+            try:
+                return _run(config, plan, run, strategy, overwrite)
+            except KeyboardInterrupt:
+                state = RunState.load(os.path.join(run.path, workdir_lib.CHECKPOINTS))
+                print(
+                    f"\ninterrupted: {state.epochs_done} of {config.epochs} epochs are saved in "
+                    f"{config.workdir}; resume with the same command: {command}",
+                    flush=True,
+                )
+                return INTERRUPTED
 
 
-def _run(config, plan, workdir, strategy, overwrite=False):
-    import keras
-
+def _run(config, plan, run, strategy, overwrite=False):
     start = time.time()
+    chief = distributed.is_chief(strategy)
     keras.utils.set_random_seed(config.seed)
     data = build.load_data(config)
     with strategy.scope():
         model = _build(config, plan, data)
-    state = distributed.load_state(
-        strategy, os.path.join(workdir, workdir_lib.CHECKPOINTS), overwrite=overwrite
-    )
-    validation, replicas = data["validation"], strategy.num_replicas_in_sync
+    folder = os.path.join(run.path, workdir_lib.CHECKPOINTS)
+    state = distributed.load_state(strategy, folder, overwrite=overwrite)
+    validation, replicas = data.validation, strategy.num_replicas_in_sync
     print(
         f"tfadv train: {type(model).__name__} ({config.method.name}) on {config.data.name} "
-        f"({data['train_size']} training, {0 if validation is None else len(validation[0])} "
-        f"validation, {len(data['test'][0])} test examples), model "
+        f"({data.train_size} training, {0 if validation is None else len(validation[0])} "
+        f"validation, {len(data.test[0])} test examples), model "
         f"{config.model.init or config.model.name}, train eps {config.attack.eps:g} "
-        f"({plan['budget'].steps} steps), epochs: {config.epochs}, global batch "
-        f"{config.batch_size}, strategy {config.distribution.strategy} "
+        f"({plan.budget.steps} steps, {plan.budget.norm}), epochs: {config.epochs}, global "
+        f"batch {config.batch_size}, strategy {config.distribution.strategy} "
         f"({replicas} replica{'s' if replicas != 1 else ''}) -> "
-        f"{config.workdir if distributed.is_chief(strategy) else workdir}",
+        f"{config.workdir if chief else run.path}",
         flush=True,
     )
+    for note in run.notes:
+        print(note, flush=True)
     state.remove_stale()
     if state.epochs_done:
         _load(model, state.path(state.last_file))
@@ -117,13 +119,20 @@ def _run(config, plan, workdir, strategy, overwrite=False):
             f"{state.best_epoch}, {config.validation.monitor} {state.best_score})",
             flush=True,
         )
+    state.set_budget(config.epochs, run.previous_epochs)
+    if run.previous_epochs is not None:
+        print(
+            f"extended from {run.previous_epochs} to {config.epochs} epochs at epoch "
+            f"{state.epochs_done}: the learning-rate schedule now spans {config.epochs} epochs",
+            flush=True,
+        )
     resumed_at = state.epochs_done
     if state.epochs_done < config.epochs:
-        _fit(config, model, data, state, workdir)
-    if not distributed.is_chief(strategy):
+        _fit(config, model, data, state, run.path)
+    if not chief:
         print(f"worker done: {state.epochs_done} epochs; the chief evaluates and exports")
         return 0
-    outputs.write_history(state, workdir)
+    outputs.write_history(state, run.path)
     if config.distribution.strategy != "default":  # evaluate and export outside the strategy
         model = _build(config, plan, data)
     _load(model, state.path(state.best_file))
@@ -143,40 +152,25 @@ def _run(config, plan, workdir, strategy, overwrite=False):
         flush=True,
     )
     if ema:
-        print(
-            f"the kept model is the weight average (EMA, momentum {ema:g}) of that epoch",
-            flush=True,
-        )
+        print(f"the kept model is the weight average (EMA, momentum {ema:g}) of that epoch")
     classifier = model.classifier
-    report, pgd = outputs.evaluate(config, classifier, data["test"], workdir, print)
-    plot_path = (
-        outputs.plot(state, workdir, config.validation.monitor, print) if config.plot else None
-    )
-    files = outputs.export(config, classifier, data["test"], workdir, print)
-    if plot_path:
-        files["plot"] = plot_path
+    report, pgd = outputs.evaluate(config, classifier, data.test, run.path, print)
+    plot = outputs.plot(state, run.path, config.validation.monitor, print) if config.plot else None
+    files = outputs.export(config, classifier, data.test, run.path, print)
+    files |= {"plot": plot} if plot else {}
     summary = {
-        "method": type(model).__name__,
-        "epochs": state.epochs_done,
-        "best_epoch": state.best_epoch,
-        "best_score": state.best_score,
-        "monitor": config.validation.monitor,
-        "ema_momentum": ema,
-        "train_seconds": round(state.train_seconds, 1),
-        "report": report.to_dict(),
-        "pgd": None if pgd is None else pgd.to_dict(),
-        "outputs": files,
-    }
-    write_json_atomic(os.path.join(workdir, "summary.json"), summary)
+        "method": type(model).__name__, "epochs": state.epochs_done,
+        "epochs_history": state.epochs_history, "best_epoch": state.best_epoch,
+        "best_score": state.best_score, "monitor": config.validation.monitor, "ema_momentum": ema,
+        "train_seconds": round(state.train_seconds, 1), "report": report.to_dict(),
+        "pgd": None if pgd is None else pgd.to_dict(), "outputs": files,
+    }  # fmt: skip
+    write_json_atomic(os.path.join(run.path, "summary.json"), summary)
     print(f"done in {time.time() - start:.0f} s; outputs: {json.dumps(files)}", flush=True)
     return 0
 
 
 def _fit(config, model, data, state, workdir):
-    from tfadv.callbacks.weight_averaging import WeightAveraging
-    from tfadv.experiment.event_file_logger import EventFileLogger
-    from tfadv.experiment.run_checkpoint import RunCheckpoint
-
     # With weight averaging, validation (which picks the kept epoch) sees the averaged weights,
     # and the checkpoint after it holds the raw weights with the optimizer's average, so that a
     # resumed run continues the same trajectory.
@@ -193,31 +187,22 @@ def _fit(config, model, data, state, workdir):
     # the batches the uninterrupted run would have seen (Keras' own shuffle restarts its sequence
     # on resume).
     train, steps_per_epoch = build.epoch_batches(
-        *data["train"],
-        config.batch_size,
-        config.seed,
-        state.epochs_done,
-        config.epochs,
+        *data.train, config.batch_size, config.seed, state.epochs_done, config.epochs,
         augment=build.augment_options(config),
-    )
+    )  # fmt: skip
     model.fit(
-        train,
-        epochs=config.epochs,
-        initial_epoch=state.epochs_done,
-        validation_data=data["validation"],
-        callbacks=callbacks,
-        verbose=config.verbose,
-        steps_per_epoch=steps_per_epoch,
+        train, epochs=config.epochs, initial_epoch=state.epochs_done, callbacks=callbacks,
+        validation_data=data.validation, verbose=config.verbose, steps_per_epoch=steps_per_epoch,
         shuffle=False,  # the order is the dataset's
-    )
+    )  # fmt: skip
 
 
 def _build(config, plan, data):
     """The method around its classifier, compiled, with built weights and optimizer."""
-    classifier = build.build_classifier(config, plan, data["shape"], data["classes"])
+    classifier = build.build_classifier(config, plan, data.shape, data.classes)
     model = build.build_method(config, plan, classifier)
-    model.compile(optimizer=build.build_optimizer(config, data["train_size"]))
-    model.build((None, *data["shape"]))
+    model.compile(optimizer=build.build_optimizer(config, data.train_size))
+    model.build((None, *data.shape))
     model.optimizer.build(model.trainable_variables)
     return model
 

@@ -258,7 +258,7 @@ def _evaluate(table, entry, say):
     if not pending:
         return
     classifier = tfadv.evaluation.load_model(os.path.join(config.workdir, "classifier.keras"))
-    test = build.load_data(config)["test"]
+    test = build.load_data(config).test
     for key, spec in pending.items():
         protocol = build_evaluation(key, spec)
         report = tfadv.evaluation.evaluate(
