@@ -79,9 +79,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if not verbose_requested(argv):
         quiet_tensorflow()
-    from tfadv.cli.main import (
-        main as run,
-    )  # after TensorFlow loaded quietly (the point of this file)
+    # Imported here, after TensorFlow loaded quietly: the reason this module exists.
+    from tfadv.cli.main import main as run
 
     return run(argv)
 

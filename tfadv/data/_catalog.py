@@ -125,7 +125,7 @@ def tfds_split(split, validation_size):
 
 def tfds_source(name, split, validation_size, *, data_dir, download, shuffle_files, seed):
     """An unbatched `tf.data.Dataset` of `(uint8 image, integer label)` read through TFDS."""
-    try:
+    try:  # on use: a heavy import that only TFDS datasets need (not the embedded digits)
         import tensorflow_datasets as tfds
     except ImportError as error:  # pragma: no cover - a declared dependency
         raise ImportError(

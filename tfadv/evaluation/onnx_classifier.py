@@ -20,7 +20,7 @@ class OnnxClassifier:
     gradient_free = True
 
     def __init__(self, path):
-        import onnxruntime
+        import onnxruntime  # on use: a heavy import that only `.onnx` evaluation needs
 
         self.path = path
         self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])

@@ -75,7 +75,7 @@ class SweepResult(JsonMixin):
         Needs matplotlib (`pip install tfadv[plot]`). Returns the matplotlib figure and saves it as
         a PNG to `path` when given.
         """
-        try:
+        try:  # here, not at the top: pyplot must load after the file backend is chosen
             import matplotlib
 
             if path is not None:

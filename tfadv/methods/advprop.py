@@ -7,18 +7,12 @@ from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks import _ops
 from tfadv.attacks.attack import AttackResult, model_logits
 from tfadv.attacks.pgd import PGD
+from tfadv.layers import dual_batch_normalization
 from tfadv.loss_result import LossResult
 from tfadv.utils import validation
 from tfadv.utils.registry import Knob
 
 COMBINE = ("mean", "sum")
-
-
-def _dual_bn():
-    # Imported on use, so that `tfadv.methods` does not depend on every module of `tfadv.layers`.
-    from tfadv.layers import dual_batch_normalization
-
-    return dual_batch_normalization
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -100,7 +94,9 @@ class AdvProp(AdvModel):
     def __init__(self, classifier, attack=None, *, combine="mean", seed=None, **kwargs):
         if attack is None:
             attack = PGD(eps=1 / 255, step_size=1 / 255, steps=1)
-        if isinstance(classifier, keras.Model) and not _dual_bn().dual_bn_layers(classifier):
+        if isinstance(classifier, keras.Model) and not dual_batch_normalization.dual_bn_layers(
+            classifier
+        ):
             raise ValueError(
                 "AdvProp needs a classifier with tfadv.layers.DualBatchNormalization layers (build "
                 "it with `dual_bn=True` or convert it with `tfadv.layers.convert_to_dual_bn`). "
@@ -123,13 +119,13 @@ class AdvProp(AdvModel):
         labels = y
         if getattr(self.attack, "targeted", False):
             labels = self._random_targets(x, y, tf.shape(clean_logits)[-1])
-        with _dual_bn().use_auxiliary_bn(self.classifier):
+        with dual_batch_normalization.use_auxiliary_bn(self.classifier):
             result = self.attack.run(self.classifier, x, labels, eps=eps)
         return AttackResult(result.x_adv, clean_logits, dict(result.info))
 
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
         clean_logits = self.classifier(x, training=True)
-        with _dual_bn().use_auxiliary_bn(self.classifier):
+        with dual_batch_normalization.use_auxiliary_bn(self.classifier):
             adv_logits = self.classifier(adv.x_adv, training=True)
         clean_ce = per_example_ce(clean_logits, y)
         adv_ce = per_example_ce(adv_logits, y)
@@ -143,8 +139,3 @@ class AdvProp(AdvModel):
         config = super().get_config()
         config.update(combine=self.combine, seed=self.seed)
         return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        _dual_bn()  # registers DualBatchNormalization before the classifier is deserialised
-        return super().from_config(config, custom_objects)
