@@ -2,21 +2,19 @@
 
     tfadv table --config TABLE [--config.FIELD=VALUE ...] [--smoke] [--overwrite] [--verbose]
 
-TABLE is a table config (`recipes/tables/*.py`, an `ml_collections` file): a title, the seed's
-claim, a `common` budget merged into every row's recipe, the ordered rows (a recipe under
-`recipes/` with its overrides each), optional extra evaluation columns, an optional sweep of one
-field (plotted) and per-epoch curves. The budget is overridden on the command line, e.g.
-`--config.common.epochs=20 --config.common.evaluation.limit=1000`.
-
-Every row is checked before the first trains; each trains into WORKDIR/ROW (resumable: rerun the
-same command after an interruption and the table continues row by row, reusing finished rows);
-then WORKDIR/table.md (the command, the budget, the claim and the table), table.json and the
-figures are written and the table is printed. `--smoke` runs every row for one epoch on a few
-examples (into WORKDIR_smoke); `--overwrite` retrains every row afresh.
+TABLE is a table config (`recipes/tables/*.py`; fields: tfadv/experiment/table_config.py): the
+seed's claim, a `common` budget merged into every row's recipe (`--config.common.epochs=20`), the
+rows (a recipe with `FIELD=VALUE` overrides each), extra evaluation columns, a sweep of one field
+and per-epoch curves. Every row is checked before the first trains; each trains into WORKDIR/ROW
+(rerun after an interruption: the table resumes row by row, reusing finished rows); then
+WORKDIR/table.md (command, budget, claim, table), table.json and the plots are written and the
+table printed. `--smoke`: one epoch on a few examples per row, into WORKDIR_smoke.
 """
 
 import argparse
 import shlex
+
+from tfadv.experiment.table import run_table
 
 
 def add_parser(subparsers):
@@ -28,26 +26,14 @@ def add_parser(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", metavar="TABLE", required=True, help="table config file")
-    for flag, text in (
-        ("--smoke", "one epoch on a few examples per row, into WORKDIR_smoke"),
-        ("--overwrite", "retrain every row afresh"),
-        ("--verbose", "show TensorFlow's start-up and warning messages, and tracebacks"),
-    ):
-        parser.add_argument(flag, action="store_true", help=text)
+    parser.add_argument("--smoke", action="store_true", help="one epoch on a few examples per row")
+    parser.add_argument("--overwrite", action="store_true", help="retrain every row afresh")
     parser.set_defaults(func=run, takes_overrides=True)
     return parser
 
 
 def run(args):
-    from tfadv.experiment.table import run_table
-
-    overrides = list(getattr(args, "overrides", []))
-    words = ["tfadv", "table", "--config", args.config, *overrides]
-    words += ["--smoke"] if args.smoke else []
-    return run_table(
-        args.config,
-        overrides,
-        smoke=args.smoke,
-        overwrite=args.overwrite,
-        command=shlex.join(words),
-    )
+    words = ["tfadv", "table", "--config", args.config, *args.overrides]
+    command = shlex.join(words + ["--smoke"] * args.smoke)
+    options = {"smoke": args.smoke, "overwrite": args.overwrite, "command": command}
+    return run_table(args.config, args.overrides, **options)

@@ -1,18 +1,14 @@
 """`tfadv train`: run an experiment config (a recipe) into one output folder.
 
-RECIPE is an `ml_collections` config file (`recipes/mnist/trades.py`); without it, the README's
-main job runs (`recipes/mnist/default.py`, whose values are the schema's defaults). Any field
-below is overridden on the command line, e.g. `--config.epochs=10 --config.method.knobs.beta=6`.
-The output folder (`config.workdir`) receives the resolved config, the log, TensorBoard event
-files, checkpoints, the robustness report (table, JSON, per-example CSV), a robust-accuracy plot,
-and the `.keras`, SavedModel and ONNX files with their parity check.
+RECIPE is an `ml_collections` config file (`recipes/mnist/trades.py`); without it, the main job
+runs (`recipes/mnist/default.py`: the schema's defaults). Any field below is overridden on the
+command line, e.g. `--config.epochs=10 --config.method.knobs.beta=6`.
 
 Rerunning the same command after an interruption (Ctrl-C or a kill) resumes from the last finished
 epoch. A raised `--config.epochs` extends a run; changed evaluation or export fields evaluate and
 export its kept classifier again; any other change is refused (`--overwrite` starts afresh). A
 folder is locked (`run.lock`) while a run uses it. `--smoke` checks the recipe as the full run
-would, then runs it on a few examples for one epoch (into WORKDIR_smoke). `--strategy NAME` sets
-`config.distribution.strategy`; `config.batch_size` is the global batch, split over the replicas.
+would. `config.batch_size` is the global batch, split over the replicas.
 """
 
 import argparse
@@ -33,13 +29,10 @@ def add_parser(subparsers):
         epilog=f"config fields (--config.FIELD=VALUE; default: help [domain]):\n{schema.help_text()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--config", metavar="RECIPE", default=None, help="recipe file (default: the main job)"
-    )
+    parser.add_argument("--config", metavar="RECIPE", help="recipe file (default: the main job)")
     parser.add_argument(
         "--strategy",
         metavar="NAME",
-        default=None,
         help=f"tf.distribute strategy: one of {', '.join(STRATEGIES)} (default: the recipe's)",
     )
     parser.add_argument(

@@ -1,13 +1,8 @@
 """Experiments as config files: `tfadv train --config RECIPE [--config.FIELD=VALUE ...]`.
 
-- `tfadv.experiment.schema`: every field of a recipe (type, default, help, domain), declared once;
-  `base_config()` is the config recipes start from.
-- `tfadv.experiment.parse`: a recipe (`ml_collections` config file) with absl-flag overrides.
-- `tfadv.experiment.check_config`: the one check of a resolved config, returning its `Plan`.
-- `tfadv.experiment.train`: runs a config into one locked output folder (config, log, TensorBoard
-  events, resumable checkpoints, robustness report, plot, exports).
-- `tfadv.experiment.method_config`: a recipe's `method` section with every registry knob.
-- `RunState`, `RunCheckpoint`, `EventFileLogger`: the resumable-checkpoint and event-file pieces.
+`schema` declares every field (`base_config`, `method_config`); `parse` reads a recipe with its
+overrides; `check_config` checks it once, returning its `Plan`; `train` runs it into one locked,
+resumable output folder (`RunState`, `RunCheckpoint`, `EventFileLogger`).
 """
 
 from tfadv.experiment.checks import Plan, check_config

@@ -16,15 +16,8 @@ from tfadv.schedules import LinearRamp
 
 @dataclasses.dataclass(frozen=True)
 class Data:
-    """An experiment's splits, each `(x, y)` NumPy arrays, and what the classifier must map.
-
-    Args:
-        train: the training split (`data.augment` acts on its batches: `epoch_batches`).
-        validation: the held-out split, or `None` without `data.validation_size`.
-        test: the test split.
-        shape: the image shape.
-        classes: the number of classes.
-    """
+    """An experiment's splits, each `(x, y)` NumPy arrays (`validation` is `None` without
+    `data.validation_size`), and the image `shape` and number of `classes` of the classifier."""
 
     train: tuple
     validation: tuple | None
@@ -38,11 +31,11 @@ class Data:
 
 
 def load_data(config):
-    """The `Data` of `config.data` (test examples: the first `data.test_limit` and
-    `evaluation.limit`)."""
+    """The `Data` of `config.data` (the test split cut to `data.test_limit`, `evaluation.limit`)."""
     data = config.data
-    limit = _min(data.test_limit, config.evaluation.limit)
-    if data.synthetic:  # uniform random images of the dataset's shape (smoke runs)
+    limits = [v for v in (data.test_limit, config.evaluation.limit) if v is not None]
+    limit = min(limits, default=None)
+    if data.synthetic:
         info, rng = dataset_info(data.name), np.random.default_rng(config.seed)
 
         def split(n):
@@ -65,17 +58,13 @@ def load_data(config):
 
 def augment_options(config):
     """`augment_batch`'s arguments from `config.data`, or `None` without `data.augment`."""
-    data = config.data
-    if not data.augment:
-        return None
-    options = ("padding", "flip", "rotation", "zoom")
-    return {name: data[f"augment_{name}"] for name in options}
+    names = ("padding", "flip", "rotation", "zoom")
+    return {n: config.data[f"augment_{n}"] for n in names} if config.data.augment else None
 
 
 def augment_batch(x, y, key, *, padding, flip, rotation=0.0, zoom=0.0):
-    """One training batch randomly cropped and flipped (`random_crop_flip`) with the stateless key
-    `key` (`augment_key`), then, with `rotation` or `zoom`, rotated and scaled (`random_affine`)
-    with `fold_in(key, 1)`."""
+    """One training batch cropped and flipped (`random_crop_flip`) with the stateless `key`, then,
+    with `rotation` or `zoom`, rotated and scaled (`random_affine`) with `fold_in(key, 1)`."""
     x, y = random_crop_flip(x, y, padding=padding, flip=flip, seed=key)
     if rotation or zoom:
         affine_key = tf.random.experimental.stateless_fold_in(key, 1)
@@ -93,11 +82,9 @@ def augment_key(seed, epoch, batch=0):
 def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, augment=None):
     """Shuffled batches of `(x, y)` for epochs `first_epoch .. epochs - 1`, and steps per epoch.
 
-    Epoch `e`'s order is a stateless permutation keyed by `(seed, e)`, and with `augment` (the
-    arguments of `augment_batch`) batch `b`'s crops, flips, rotations and scalings are keyed by
-    `(seed, e, b)`, so nothing depends on how many epochs this process has run: a run resumed
-    after epoch `k` trains on exactly the batches an uninterrupted run trains on from epoch
-    `k + 1`. The last batch of an epoch may be smaller (nothing is dropped).
+    Epoch `e`'s order is keyed by `(seed, e)` and, with `augment` (`augment_batch`'s arguments),
+    batch `b`'s augmentation by `(seed, e, b)`: a run resumed after epoch `k` trains on the batches
+    an uninterrupted run trains on from epoch `k + 1`. An epoch's last batch may be smaller.
 
     Returns:
         `(dataset, steps_per_epoch)` for `fit(dataset, epochs=epochs, initial_epoch=first_epoch,
@@ -121,11 +108,6 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, augment=None):
     dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     dataset = dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE), math.ceil(n / batch_size)
-
-
-def _min(a, b):
-    values = [v for v in (a, b) if v is not None]
-    return min(values) if values else None
 
 
 def build_classifier(config, plan, shape, classes):
@@ -164,12 +146,9 @@ def build_method(config, plan, classifier):
         step_size = val.step_size or 2.5 * eps / val.steps
         val_attack = PGD(eps=eps, step_size=step_size, steps=val.steps, norm=norm, seed=0)
     return plan.method.from_knobs(
-        classifier,
-        budget=plan.budget,
-        eps_schedule=schedule,
-        eval_attack=val_attack,
+        classifier, budget=plan.budget, eps_schedule=schedule, eval_attack=val_attack,
         **dict(config.method.knobs),
-    )
+    )  # fmt: skip
 
 
 def build_optimizer(config, train_size):
@@ -180,13 +159,11 @@ def build_optimizer(config, train_size):
     rate = opt.learning_rate
     if lr.name == "cosine":
         warmup = int(lr.warmup_epochs * steps_per_epoch)
+        peak = opt.learning_rate
         rate = keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else opt.learning_rate,
-            decay_steps=max(1, total - warmup),
-            alpha=lr.alpha,
-            warmup_target=opt.learning_rate if warmup else None,
-            warmup_steps=warmup,
-        )
+            0.0 if warmup else peak, decay_steps=max(1, total - warmup), alpha=lr.alpha,
+            warmup_target=peak if warmup else None, warmup_steps=warmup,
+        )  # fmt: skip
     elif lr.name == "piecewise":
         rate = keras.optimizers.schedules.PiecewiseConstantDecay(
             [int(b * steps_per_epoch) for b in lr.boundaries],

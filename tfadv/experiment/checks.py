@@ -1,7 +1,6 @@
 """`check_config`: a resolved config, checked once before anything runs, and its run `Plan`.
 
-The schema checks every field (`tfadv.experiment.schema.check_fields`); the rules here relate
-fields to each other and to the registries (the method's knobs and norms, the builder's arguments).
+Beyond the schema's field checks, the rules here relate fields to each other and to the registries.
 """
 
 import dataclasses
@@ -13,9 +12,6 @@ from tfadv.methods import METHODS
 from tfadv.models import builder_arguments
 from tfadv.models import get as get_builder
 from tfadv.utils.registry import check_knobs
-
-#: Builder arguments the runner fills itself.
-BUILDER_RESERVED = ("input_shape", "num_classes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,24 +34,19 @@ class Plan:
 def check_config(config):
     """Checks `config`; returns its `Plan`, or raises `ValueError` with one line per bad field."""
     errors = schema.check_fields(config)
+    method = None if errors else METHODS.get(config.method.name)  # a name the schema accepted
     if not errors:
-        errors = [error for rule in (_method, _model, _schedules) for error in rule(config)]
+        errors = [e for rule in (_method, _model, _schedules) for e in rule(config, method)]
     if errors:
         raise ValueError("\n".join(errors))
-    method = METHODS.get(config.method.name)
     kwargs = dict(config.model.kwargs) | method.builder_options
-    attack = config.attack
     # Random starts keyed by (seed, batch contents): a resumed run draws what the uninterrupted drew.
-    budget = AttackBudget(
-        eps=attack.eps, steps=attack.steps, step_size=attack.step_size, seed=config.seed,
-        norm=attack.norm,
-    )  # fmt: skip
+    budget = AttackBudget(**config.attack, seed=config.seed)  # eps, steps, step_size, norm
     builder = None if config.model.init else get_builder(config.model.name)
     return Plan(method, builder, {} if config.model.init else kwargs, budget)
 
 
-def _method(config):
-    method = METHODS.get(config.method.name)
+def _method(config, method):
     knobs = {f"method.knobs.{name}": knob for name, knob in method.knobs.items()}
     try:
         values = {f"method.knobs.{name}": v for name, v in config.method.knobs.items()}
@@ -69,19 +60,18 @@ def _method(config):
         )
 
 
-def _model(config):
+def _model(config, method):
     model = config.model
     if model.init:
         if not os.path.isfile(model.init):
             yield f"`model.init` names no file. Received: model.init={model.init!r}"
         return
-    accepted = builder_arguments(model.name) - set(BUILDER_RESERVED)
+    accepted = builder_arguments(model.name) - {"input_shape", "num_classes"}  # the runner's
     for name in sorted(set(model.kwargs) - accepted):
         yield (
             f"Model {model.name!r} takes no argument {name!r} (it takes {sorted(accepted)}). "
             f"Received: model.kwargs.{name}={model.kwargs[name]!r}"
         )
-    method = METHODS.get(config.method.name)
     for option, value in method.builder_options.items():
         if option not in accepted:
             yield (
@@ -91,7 +81,7 @@ def _model(config):
             )
 
 
-def _schedules(config):
+def _schedules(config, method):
     if config.validation.monitor != "last" and config.data.validation_size == 0:
         yield (
             "`validation.monitor` scores a validation split: set data.validation_size > 0 or "

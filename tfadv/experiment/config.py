@@ -1,8 +1,5 @@
-"""Recipes: a config file's `get_config()` with `--config.FIELD=VALUE` overrides, `--smoke`, comparison.
-
-A recipe is an `ml_collections` config file read the way Google's research code reads them:
-`--config recipes/mnist/trades.py --config.epochs=10` (absl flags apply the overrides).
-"""
+"""Recipes: a config file's `get_config()` with `--config.FIELD=VALUE` overrides (absl flags, as
+Google's research code reads them), `--smoke`, and the comparison of two configs."""
 
 import importlib.machinery
 import importlib.util
@@ -18,8 +15,7 @@ from tfadv.experiment import schema
 from tfadv.experiment.checks import check_config
 from tfadv.experiment.schema import method_config
 
-#: What `--smoke` sets (before the recipe's own `smoke` fields and the command-line overrides):
-#: one epoch on a few examples, so that every recipe runs in seconds.
+#: What `--smoke` sets, under the recipe's `smoke` fields and the overrides: a run of seconds.
 SMOKE = {
     "epochs": 1,
     "data": {"train_limit": 128, "validation_size": 64},
@@ -31,11 +27,8 @@ UNCOMPARED = ("verbose",)
 
 
 def load(path, kind="recipe"):
-    """`get_config()` of the config file `path` (`FILE:ARG` calls `get_config(ARG)`).
-
-    A file that does not parse, or whose code raises, is a `ValueError` of one line: the file, the
-    line and the error (`recipes/x.py:3: SyntaxError: invalid syntax`).
-    """
+    """`get_config()` of the config file `path` (`FILE:ARG` calls `get_config(ARG)`); a file that
+    does not parse or raises is a one-line `ValueError` (`recipes/x.py:3: SyntaxError: ...`)."""
     file, _, argument = path.partition(":")
     if not os.path.isfile(file):
         raise FileNotFoundError(f"No {kind} file at this path. Received: --config {path}")
@@ -67,15 +60,14 @@ def parse(config_path=None, overrides=(), *, smoke=False, kind="recipe", fields_
     """Loads a config file and applies `--config.FIELD=VALUE` overrides (absl flags).
 
     Args:
-        config_path: the config file (`None`: the schema's defaults, the README's main job). An
-            argument for `get_config` may follow the path after a colon.
+        config_path: the config file, then an argument for `get_config` after a colon if any
+            (`None`: the schema's defaults, the main job).
         overrides: command-line arguments, each `--config.FIELD=VALUE` (or `--config.FIELD VALUE`).
         smoke: check the config as the full run would be checked, then apply `SMOKE` and the
             recipe's `smoke` fields under the overrides. Defaults to `False`.
-        kind: what the file is, for error messages (`tfadv table` reads a `"table config"`).
-            Defaults to `"recipe"`.
+        kind: what the file is, for errors (`"table config"`). Defaults to `"recipe"`.
         fields_help: where an unknown field's error sends the reader. Defaults to `None`
-            (`tfadv train --help`, which lists a recipe's fields).
+            (`tfadv train --help`).
 
     Returns:
         `(config, overridden)`: the resolved, locked `ConfigDict` and the overridden field names.
@@ -86,8 +78,7 @@ def parse(config_path=None, overrides=(), *, smoke=False, kind="recipe", fields_
         if arg.startswith("-") and not arg.lstrip("-").startswith(("config.", "noconfig.")):
             raise ValueError(f"Overrides must read --config.FIELD=VALUE. Received: {arg}")
     others, knob_overrides = _split_knob_overrides(overrides)
-    where = (kind, fields_help)
-    config, overridden = _override(config, others, *where)
+    config, overridden = _override(config, others, kind, fields_help)
     if "method.name" in overridden:
         # A method named on the command line starts from its own knobs, not the recipe's.
         error = schema.BY_PATH["method.name"].check(config.method.name)
@@ -95,7 +86,7 @@ def parse(config_path=None, overrides=(), *, smoke=False, kind="recipe", fields_
             raise ValueError(error)
         config.method = method_config(config.method.name)
     if knob_overrides:
-        config, more = _override(config, knob_overrides, *where)
+        config, more = _override(config, knob_overrides, kind, fields_help)
         overridden.update(more)
     if smoke:
         check_config(config)  # the full run's config: --smoke refuses what the full run refuses
@@ -160,11 +151,8 @@ def to_plain(config):
 
 
 def changes(stored, current, prefix="", defaults=None):
-    """`(path, old, new)` of every field but `UNCOMPARED` that differs between two plain configs.
-
-    A field the stored config lacks (written before the field existed) counts as equal when the
-    current value is its default: the older run behaved that way.
-    """
+    """`(path, old, new)` of every field but `UNCOMPARED` that differs between two plain configs;
+    a field the stored config lacks (older than the field) is equal to its default."""
     if defaults is None:
         defaults = to_plain(schema.base_config())
     found = []
@@ -184,3 +172,40 @@ def changes(stored, current, prefix="", defaults=None):
 def differences(stored, current):
     """The fields that differ between two plain configs, as `path: old -> new` lines."""
     return [f"{path}: {old!r} -> {new!r}" for path, old, new in changes(stored, current)]
+
+
+def get_field(config, path):
+    """The value of the field at the dotted `path` of `config` (`"attack.eps"`)."""
+    for name in path.split("."):
+        config = config[name]
+    return config
+
+
+def set_field(config, path, value, *, where=""):
+    """Sets the existing field at the dotted `path` of `config` to `value`.
+
+    A `dict` value sets the fields below `path` one by one (`set_field(config, "data",
+    {"train_limit": 100})`), so a nested dict of fields and `FIELD=VALUE` paths say the same thing.
+
+    Args:
+        config: a `ConfigDict`.
+        path: the field's dotted path, as on the command line (`"model.kwargs.width"`).
+        value: its new value (the field's type, as `ConfigDict` enforces it).
+        where: what the path is relative to, for the error (`"common."`). Defaults to `""`.
+
+    Raises:
+        ValueError: when `path` names no field of `config`.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            set_field(config, f"{path}.{key}", item, where=where)
+        return
+    *parents, leaf = path.split(".")
+    section = config
+    for name in parents:
+        section = section.get(name) if isinstance(section, ml_collections.ConfigDict) else None
+    if not isinstance(section, ml_collections.ConfigDict) or leaf not in section:
+        raise ValueError(
+            f"`{where}{path}` names no config field. Received: {where}{path}={value!r}"
+        )
+    section[leaf] = value

@@ -1,10 +1,8 @@
-"""An experiment under `config.distribution`: the strategy, each worker's folder, the multi-worker loop.
+"""An experiment under a `tf.distribute` strategy: the chief, each worker's folder, the loop.
 
 Keras 3's `fit` cannot run under `MultiWorkerMirroredStrategy` yet (keras-team/keras#20585,
-`docs/scaling.md`), so with `"multi_worker"` `fit_multi_worker` runs the epochs itself, with the
-same steps, callbacks and epoch logs as `fit`: checkpoints, resume and the kept epoch work
-unchanged. The chief keeps the run's folder; every other worker checkpoints into
-`<workdir>/workers/<index>` and stops after training.
+`docs/scaling.md`): `fit_multi_worker` runs the epochs with `fit`'s steps, callbacks and logs. The
+chief keeps the run's folder; the other workers checkpoint into `<workdir>/workers/<index>`.
 """
 
 import os
@@ -15,15 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfadv._training import ProgressCallback
-from tfadv.distribute import make_strategy as _make_strategy
 from tfadv.experiment import build
 from tfadv.experiment.run_state import RunState
 from tfadv.utils import validation as validation_lib
-
-
-def make_strategy(config):
-    """The strategy of `config.distribution` (create it before any other TensorFlow op)."""
-    return _make_strategy(config.distribution.strategy, tpu=config.distribution.tpu)
 
 
 def is_multi_worker(strategy):
@@ -42,12 +34,8 @@ def worker_folder(config, strategy):
 
 
 def load_state(strategy, folder, *, overwrite=False):
-    """The run's `RunState`; across workers, after every worker has built its model.
-
-    A non-chief worker touches its folder (inside the chief's) only after the chief has prepared
-    the run's folder (the first collective waits for it); with `overwrite` it starts afresh. All
-    workers must resume from the same epoch, or they would train different models.
-    """
+    """The run's `RunState`; across workers, once the chief has prepared the run's folder (a
+    non-chief worker's folder is inside it), and refused unless every worker is at one epoch."""
     if not is_multi_worker(strategy):
         return RunState.load(folder)
     _gather(strategy, 0)  # a barrier: the chief has prepared (or emptied) the run's folder
@@ -79,13 +67,11 @@ def _gather(strategy, value):
 
 
 def fit_multi_worker(model, config, data, callbacks, initial_epoch):
-    """`fit(epochs=config.epochs, initial_epoch=...)` of the compiled, built `model` (created under
-    a `MultiWorkerMirroredStrategy`'s scope) on the run's `build.Data`, with `callbacks`.
+    """`fit(epochs=config.epochs, initial_epoch=...)` of the compiled, built `model` (made under a
+    `MultiWorkerMirroredStrategy`) on the run's `build.Data`, with `callbacks`.
 
-    Epoch `e` visits the training examples in `build.epoch_batches`' order (keyed by `(seed, e)`:
-    the same on every worker and after a resume) and splits each global batch between the
-    replicas; the last incomplete global batch is dropped (an empty replica share would make the
-    mean loss NaN). Validation reports the global metrics with the `val_` prefix, as `fit` does.
+    Epochs visit the examples in `build.epoch_batches`' order; the last incomplete global batch is
+    dropped (an empty replica share would make the mean loss NaN).
     """
     strategy = model.distribute_strategy
     steps = data.train_size // config.batch_size
@@ -94,17 +80,13 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
             "The training set is smaller than one global batch. "
             f"Received: batch_size={config.batch_size}, {data.train_size} training examples"
         )
-    validation = None
-    if data.validation is not None:
-        x, y = _whole_shares(data.validation, config.batch_size, strategy)
-        validation = _dataset((x, y), config.batch_size, train=False)
-        validation = strategy.experimental_distribute_dataset(validation)
+    validation = data.validation and _dataset(data.validation, config.batch_size, strategy, False)
     callbacks = keras.callbacks.CallbackList(
         [ProgressCallback(model), *callbacks], add_history=True, add_progbar=config.verbose != 0,
         model=model, verbose=config.verbose, epochs=config.epochs, steps=steps,
     )  # fmt: skip
-    train_step = _on_replicas(strategy, model.train_step)
-    test_step = _on_replicas(strategy, model.test_step)
+    train_step = tf.function(lambda batch: strategy.run(model.train_step, args=(batch,)))
+    test_step = tf.function(lambda batch: strategy.run(model.test_step, args=(batch,)))
     model.stop_training = False
     callbacks.on_train_begin()
     logs = {}
@@ -115,8 +97,7 @@ def fit_multi_worker(model, config, data, callbacks, initial_epoch):
                 callbacks.on_epoch_begin(epoch)
                 augment = build.augment_options(config)
                 train = _epoch(data.train, config.seed, epoch, augment, config.batch_size)
-                train = _dataset(train, config.batch_size, train=True)
-                for step, batch in enumerate(strategy.experimental_distribute_dataset(train)):
+                for step, batch in enumerate(_dataset(train, config.batch_size, strategy, True)):
                     callbacks.on_train_batch_begin(step)
                     train_step(batch)
                     callbacks.on_train_batch_end(step)
@@ -146,31 +127,12 @@ def _validate(model, test_step, dataset, callbacks):
     return {f"val_{key}": value for key, value in logs.items()}
 
 
-def _on_replicas(strategy, step):
-    @tf.function
-    def run(batch):
-        return strategy.run(step, args=(batch,))
-
-    return run
-
-
 def _floats(results):
     return {key: float(np.asarray(value)) for key, value in results.items()}
 
 
-def _whole_shares(xy, batch_size, strategy):
-    """Drops the last few examples when the last batch would leave a replica without any."""
-    x, y = xy
-    rest = len(x) % batch_size
-    if 0 < rest < strategy.num_replicas_in_sync:
-        x, y = x[: len(x) - rest], y[: len(y) - rest]
-    return x, y
-
-
 def _epoch(source, seed, epoch, augment=None, batch_size=None):
-    """Epoch `epoch`'s training arrays as `build.epoch_batches` gives them to `fit`: the same
-    order and, with `augment`, the same augmentation (keyed per global batch of
-    `batch_size`)."""
+    """Epoch `epoch`'s training arrays in `build.epoch_batches`' order and augmentation."""
     key = tf.constant([seed, epoch], tf.int32)
     order = tf.argsort(tf.random.stateless_uniform([len(source[0])], seed=key)).numpy()
     x, y = source[0][order], source[1][order]
@@ -187,10 +149,16 @@ def _epoch(source, seed, epoch, augment=None, batch_size=None):
     return x, y
 
 
-def _dataset(source, batch_size, *, train):
-    """Global batches, cut by example between the workers (`AutoShardPolicy.DATA`)."""
-    dataset = tf.data.Dataset.from_tensor_slices(tuple(source))
-    dataset = dataset.batch(batch_size, drop_remainder=train)
+def _dataset(source, batch_size, strategy, train):
+    """Global batches, cut by example between the workers (`AutoShardPolicy.DATA`). Training drops
+    the last incomplete batch; validation, the last few examples when its last batch would leave a
+    replica without any."""
+    x, y = source
+    rest = len(x) % batch_size
+    if not train and 0 < rest < strategy.num_replicas_in_sync:
+        x, y = x[: len(x) - rest], y[: len(y) - rest]
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=train)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return strategy.experimental_distribute_dataset(dataset)

@@ -8,14 +8,14 @@ import numpy as np
 
 from tfadv.attacks.pgd import PGD
 from tfadv.evaluation.evaluate import evaluate as evaluate_robustness
+from tfadv.experiment.run_state import write_text
 from tfadv.export import to_onnx, to_saved_model, verify
 
 
 def evaluate(config, classifier, test, workdir, say):
     """Runs the protocol (and the PGD comparison line); writes `report.txt|json`, `per_example.csv`.
 
-    Returns:
-        `(report, pgd)`: the `RobustnessReport` of the protocol and of the PGD line (or `None`).
+    Returns `(report, pgd)`: the `RobustnessReport` of the protocol and of the PGD line (or `None`).
     """
     ev = config.evaluation
     x, y = test
@@ -37,20 +37,18 @@ def evaluate(config, classifier, test, workdir, say):
         )
     text = "\n".join(lines)
     say(text)
-    _write(workdir, "report.txt", text + "\n")
+    write_text(workdir, "report.txt", text + "\n")
     payload = {"report": report.to_dict(), "pgd": None if pgd is None else pgd.to_dict()}
-    _write(workdir, "report.json", json.dumps(payload, indent=2) + "\n")
+    write_text(workdir, "report.json", json.dumps(payload, indent=2) + "\n")
     predictions = np.argmax(classifier.predict(x, batch_size=ev.batch_size, verbose=0), axis=-1)
     with open(os.path.join(workdir, "per_example.csv"), "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         header = ["index", "label", "prediction", "clean_correct", "robust"]
         writer.writerow(header + (["pgd_robust"] if pgd is not None else []))
+        masks = [result.robust_mask for result in (report, pgd) if result is not None]
         for i in range(len(y)):
             row = [i, int(y[i]), int(predictions[i]), int(predictions[i] == y[i])]
-            row.append(int(report.robust_mask[i]) if report.robust_mask is not None else "")
-            if pgd is not None:
-                row.append(int(pgd.robust_mask[i]) if pgd.robust_mask is not None else "")
-            writer.writerow(row)
+            writer.writerow(row + [int(m[i]) if m is not None else "" for m in masks])
     return report, pgd
 
 
@@ -86,9 +84,7 @@ def plot(state, workdir, monitor, say):
             ax.plot(epochs, values, marker="o", label=label)
     if state.best_epoch is not None:
         ax.axvline(state.best_epoch, color="grey", linestyle="--", label=f"kept ({monitor})")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0.0, 1.0)
+    ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0.0, 1.0))
     ax.grid(alpha=0.3)
     ax.legend()
     path = os.path.join(workdir, "robust_accuracy.png")
@@ -103,8 +99,7 @@ def export(config, classifier, test, workdir, say):
     classifier.save(outputs["keras"])
     if not config.export.enabled:
         return outputs
-    x = test[0][: config.export.parity_examples]
-    y = test[1][: config.export.parity_examples]
+    x, y = (part[: config.export.parity_examples] for part in test)
     saved = to_saved_model(classifier, os.path.join(workdir, "saved_model"))
     onnx_path = to_onnx(classifier, os.path.join(workdir, "model.onnx"))
     parity = {}
@@ -117,10 +112,5 @@ def export(config, classifier, test, workdir, say):
                 f"The {name} export does not match the Keras model. Received: {report}"
             )
         outputs[name] = str(path)
-    _write(workdir, "parity.json", json.dumps(parity, indent=2, default=str) + "\n")
+    write_text(workdir, "parity.json", json.dumps(parity, indent=2, default=str) + "\n")
     return outputs
-
-
-def _write(workdir, name, text):
-    with open(os.path.join(workdir, name), "w", encoding="utf-8") as handle:
-        handle.write(text)

@@ -1,5 +1,4 @@
-"""What a run keeps of each epoch: its `RunState` and checkpoints (`RunCheckpoint`), for truthful
-restarts, and TensorBoard event files (`EventFileLogger`)."""
+"""What a run keeps of each epoch: `RunState` and checkpoints (`RunCheckpoint`), and event files."""
 
 import dataclasses
 import json
@@ -20,6 +19,24 @@ def write_json_atomic(path, value):
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def write_text(folder, name, text):
+    """Writes `text` to the file `name` in `folder`."""
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def read_json(path, what, make=None):
+    """`make(value)` (default: the value) of `path`'s JSON; a one-line `ValueError` if unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle)
+        return value if make is None else make(value)
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(
+            f"The {what} is unreadable ({error}); start afresh with --overwrite. Received: {path}"
+        ) from None
 
 
 @dataclasses.dataclass
@@ -60,23 +77,14 @@ class RunState:
         path = os.path.join(folder, cls.FILE)
         if not os.path.exists(path):
             return cls(str(folder))
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return cls(str(folder), **json.load(handle))
-        except (OSError, ValueError, TypeError) as error:
-            raise ValueError(
-                f"The run state is unreadable ({error}); start afresh with --overwrite. "
-                f"Received: {path}"
-            ) from None
+        return read_json(path, "run state", lambda values: cls(str(folder), **values))
 
     def path(self, name):
         """The path of a checkpoint file named by the state (`None` stays `None`)."""
         return None if name is None else os.path.join(self.folder, name)
 
     def get_config(self):
-        config = dataclasses.asdict(self)
-        del config["folder"]
-        return config
+        return {key: value for key, value in dataclasses.asdict(self).items() if key != "folder"}
 
     @classmethod
     def from_config(cls, config, folder="."):
@@ -116,11 +124,9 @@ class RunState:
 class RunCheckpoint(keras.callbacks.Callback):
     """Saves the last epoch (weights and optimizer state) and the best one, then a `RunState`.
 
-    At the end of every epoch it writes `epoch-N.weights.h5` (the weights with the optimizer's
-    variables, so the learning-rate schedule and Adam's moments continue), copies it to
-    `best-epoch-N.weights.h5` when the monitored score beats the best so far (read from the state,
-    so a restart does not forget it; a tie keeps the earlier epoch), and only then writes the state
-    that names both files. With `monitor="last"` every epoch is kept.
+    Each epoch writes `epoch-N.weights.h5` (with the optimizer's variables, so schedules and moments
+    continue), copies it to `best-epoch-N.weights.h5` when the monitored score beats the state's
+    best (a tie keeps the earlier epoch; `"last"` keeps every epoch), then writes the state.
 
     Args:
         state: the `RunState` to update (its `folder` receives the files).
@@ -170,8 +176,7 @@ class EventFileLogger(keras.callbacks.Callback):
     """Writes every epoch's logs as TensorBoard scalars (`train/...` and `validation/...`).
 
     `keras.callbacks.TensorBoard` needs the `tensorboard` package, which TensorFlow 2.21 no longer
-    installs; this writes the same scalars with `tf.summary.write`, at step `epoch + 1`, so that a
-    resumed run continues the curves.
+    installs; these scalars are at step `epoch + 1`, so a resumed run continues the curves.
 
     Args:
         log_dir: the folder of the event files.

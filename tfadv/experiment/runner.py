@@ -9,6 +9,7 @@ import time
 import keras
 
 from tfadv.callbacks.weight_averaging import WeightAveraging
+from tfadv.distribute import make_strategy
 from tfadv.experiment import build, distributed, outputs
 from tfadv.experiment import workdir as workdir_lib
 from tfadv.experiment.checks import check_config
@@ -19,41 +20,30 @@ INTERRUPTED = 130
 
 
 class _Tee:
-    """Writes to the terminal and to the run's log file (flushed, so a killed run keeps its log)."""
+    """Writes to the terminal and to the run's log file, flushed (a killed run keeps its log)."""
 
     def __init__(self, stream, log):
-        self._stream, self._log = stream, log
+        self._streams = (stream, log)
 
     def write(self, text):
-        self._stream.write(text)
-        self._log.write(text)
-        self._log.flush()
+        for stream in self._streams:
+            stream.write(text)
+            stream.flush()
         return len(text)
 
     def flush(self):
-        self._stream.flush()
-        self._log.flush()
+        for stream in self._streams:
+            stream.flush()
 
     def __getattr__(self, name):  # isatty, encoding, ...: the terminal's
-        return getattr(self._stream, name)
-
-
-@contextlib.contextmanager
-def _logging_to(path):
-    with (
-        open(path, "a", encoding="utf-8") as log,
-        contextlib.redirect_stdout(_Tee(sys.stdout, log)),
-    ):
-        yield
+        return getattr(self._streams[0], name)
 
 
 def train(config, *, overwrite=False, command="tfadv train"):
     """Trains, evaluates and exports the experiment `config` into `config.workdir`.
 
-    The config is checked once (`check_config`) before the folder, the data or the first epoch.
-    The folder is locked while the run uses it; the run it holds resumes, is extended or is
-    evaluated again, or is refused (`tfadv.experiment.workdir.prepare`). Ctrl-C stops at once and
-    says how to resume.
+    The config is checked once, before the folder, the data or the first epoch. The run the locked
+    folder holds resumes, is extended or evaluated again, or is refused (`workdir.prepare`).
 
     Args:
         config: a resolved `ml_collections.ConfigDict` (`tfadv train --help` lists its fields).
@@ -66,7 +56,8 @@ def train(config, *, overwrite=False, command="tfadv train"):
         `RunState.load(os.path.join(config.workdir, "checkpoints"))`.
     """
     plan = check_config(config)
-    strategy = distributed.make_strategy(config)  # before any other TensorFlow op
+    distribution = config.distribution  # the strategy comes before any other TensorFlow op
+    strategy = make_strategy(distribution.strategy, tpu=distribution.tpu)
     if distributed.is_chief(strategy):
         folder = workdir_lib.prepare(config, overwrite=overwrite, command=command)
     else:  # created once the chief has prepared the run's folder (`distributed.load_state`)
@@ -75,15 +66,17 @@ def train(config, *, overwrite=False, command="tfadv train"):
         )
     with folder as run:
         log = os.path.join(run.path, "train.log") if distributed.is_chief(strategy) else os.devnull
-        with _logging_to(log):
+        with (
+            open(log, "a", encoding="utf-8") as handle,
+            contextlib.redirect_stdout(_Tee(sys.stdout, handle)),
+        ):
             try:
                 return _run(config, plan, run, strategy, overwrite)
             except KeyboardInterrupt:
                 state = RunState.load(os.path.join(run.path, workdir_lib.CHECKPOINTS))
                 print(
                     f"\ninterrupted: {state.epochs_done} of {config.epochs} epochs are saved in "
-                    f"{config.workdir}; resume with the same command: {command}",
-                    flush=True,
+                    f"{config.workdir}; resume with the same command: {command}"
                 )
                 return INTERRUPTED
 
@@ -106,25 +99,22 @@ def _run(config, plan, run, strategy, overwrite=False):
         f"({plan.budget.steps} steps, {plan.budget.norm}), epochs: {config.epochs}, global "
         f"batch {config.batch_size}, strategy {config.distribution.strategy} "
         f"({replicas} replica{'s' if replicas != 1 else ''}) -> "
-        f"{config.workdir if chief else run.path}",
-        flush=True,
+        f"{config.workdir if chief else run.path}"
     )
     for note in run.notes:
-        print(note, flush=True)
+        print(note)
     state.remove_stale()
     if state.epochs_done:
         _load(model, state.path(state.last_file))
         print(
             f"resuming after epoch {state.epochs_done} of {config.epochs} (best so far: epoch "
-            f"{state.best_epoch}, {config.validation.monitor} {state.best_score})",
-            flush=True,
+            f"{state.best_epoch}, {config.validation.monitor} {state.best_score})"
         )
     state.set_budget(config.epochs, run.previous_epochs)
     if run.previous_epochs is not None:
         print(
             f"extended from {run.previous_epochs} to {config.epochs} epochs at epoch "
-            f"{state.epochs_done}: the learning-rate schedule now spans {config.epochs} epochs",
-            flush=True,
+            f"{state.epochs_done}: the learning-rate schedule now spans {config.epochs} epochs"
         )
     resumed_at = state.epochs_done
     if state.epochs_done < config.epochs:
@@ -148,8 +138,7 @@ def _run(config, plan, run, strategy, overwrite=False):
     resumed = f"; this run resumed after epoch {resumed_at}" if resumed_at else ""
     print(
         f"trained {state.epochs_done} epochs in {state.train_seconds:.0f} s{resumed}; "
-        f"restored {which}",
-        flush=True,
+        f"restored {which}"
     )
     if ema:
         print(f"the kept model is the weight average (EMA, momentum {ema:g}) of that epoch")
@@ -166,14 +155,13 @@ def _run(config, plan, run, strategy, overwrite=False):
         "pgd": None if pgd is None else pgd.to_dict(), "outputs": files,
     }  # fmt: skip
     write_json_atomic(os.path.join(run.path, "summary.json"), summary)
-    print(f"done in {time.time() - start:.0f} s; outputs: {json.dumps(files)}", flush=True)
+    print(f"done in {time.time() - start:.0f} s; outputs: {json.dumps(files)}")
     return 0
 
 
 def _fit(config, model, data, state, workdir):
-    # With weight averaging, validation (which picks the kept epoch) sees the averaged weights,
-    # and the checkpoint after it holds the raw weights with the optimizer's average, so that a
-    # resumed run continues the same trajectory.
+    # With weight averaging, validation (which picks the kept epoch) sees the averaged weights, and
+    # the checkpoint holds the raw weights with the average, so a resumed run continues both.
     averaging = [WeightAveraging(swap_on_epoch=False)] if config.optimizer.ema_momentum else []
     callbacks = [
         *averaging,
@@ -183,9 +171,8 @@ def _fit(config, model, data, state, workdir):
     if distributed.is_multi_worker(model.distribute_strategy):  # Keras' fit cannot, yet
         distributed.fit_multi_worker(model, config, data, callbacks, state.epochs_done)
         return
-    # Each epoch's order (and augmentation) is a function of (seed, epoch), so a resumed run sees
-    # the batches the uninterrupted run would have seen (Keras' own shuffle restarts its sequence
-    # on resume).
+    # The batches are a function of (seed, epoch): a resumed run sees the uninterrupted run's
+    # (Keras' own shuffle would restart its sequence).
     train, steps_per_epoch = build.epoch_batches(
         *data.train, config.batch_size, config.seed, state.epochs_done, config.epochs,
         augment=build.augment_options(config),

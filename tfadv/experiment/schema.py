@@ -1,11 +1,7 @@
-"""The experiment schema: every field of a recipe, declared once.
+"""The experiment schema: every recipe field (path, type, default, help, domain), declared once.
 
-Each `Field` gives a path, a type, a default, one line of help and a domain. From `FIELDS` come the
-config every recipe starts from (`base_config`: every field at its default, which together are the
-README's main job, `recipes/mnist/default.py`), the check of a resolved config before its first
-epoch (`check_fields`: one line per bad field, naming its path and the received value; the
-cross-field rules follow in `tfadv.experiment.checks`) and the field list of `tfadv train --help`
-(`help_text`). `search` belongs to `tfadv tune`: training ignores it (a trial may drop it).
+From `FIELDS` come the config recipes start from (`base_config`, the main job), the check of a
+resolved config (`check_fields`) and `tfadv train --help` (`help_text`). `search` is `tfadv tune`'s.
 """
 
 import dataclasses
@@ -53,10 +49,7 @@ class Field:
 
     def check(self, value):
         """`None` when `value` is in the domain, else one line naming the field and the value."""
-
-        def bad(must):
-            return f"`{self.path}` must be {must}. Received: {self.path}={value!r}"
-
+        bad = lambda must: f"`{self.path}` must be {must}. Received: {self.path}={value!r}"
         kind = self.type
         if value is None or kind is SECTION:
             sections = (dict, ml_collections.ConfigDict)
@@ -85,9 +78,8 @@ class Field:
 
 
 def method_config(name, **knobs):
-    """The `method` section of `name` (a `tfadv.methods.METHODS` name) with every knob: `knobs`,
-    the others at their defaults (unset ones as typed placeholders), so that the command line may
-    override any of them (`--config.method.knobs.beta=6`)."""
+    """The `method` section of `name` with every knob (`knobs`, the others at their defaults), so
+    that the command line may override any of them (`--config.method.knobs.beta=6`)."""
     cls = METHODS.get(name)
     values = check_knobs(cls.__name__, cls.knobs, knobs)
     fields = {

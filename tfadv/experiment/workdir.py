@@ -1,19 +1,17 @@
 """A run's output folder: created, locked while a run uses it, and bound to one config.
 
-The lock is `fcntl.flock` on `run.lock` (which names the holder's PID and host): the kernel drops it
-when its process dies, so the lock of a killed run is never in the way (POSIX only).
-"""
+The lock is `fcntl.flock` on `run.lock` (naming the holder's PID and host), which the kernel drops
+when its process dies: a killed run's lock is never in the way (POSIX only)."""
 
 import contextlib
 import dataclasses
 import fcntl
-import json
 import os
 import shutil
 import socket
 
 from tfadv.experiment import config as config_lib
-from tfadv.experiment.run_state import write_json_atomic
+from tfadv.experiment.run_state import read_json, write_json_atomic, write_text
 
 CONFIG_FILE = "config.json"
 CHECKPOINTS = "checkpoints"
@@ -26,14 +24,9 @@ VALIDATING = ("evaluation.eps", "evaluation.norm")
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """A prepared output folder.
-
-    Args:
-        path: the folder (absolute).
-        notes: lines for the run's log (the fields changed since the stored run, a lock taken
-            over). Defaults to `()`.
-        previous_epochs: the stored run's `epochs` when this run extends it. Defaults to `None`.
-    """
+    """A prepared output folder (absolute `path`), with `notes` for the run's log (the fields
+    changed since the stored run, a lock taken over) and the stored run's `previous_epochs` when
+    this run extends it."""
 
     path: str
     notes: tuple = ()
@@ -44,11 +37,9 @@ class Run:
 def prepare(config, *, overwrite=False, command="tfadv train"):
     """Creates and locks `config.workdir` for `config`, or checks the run it holds; yields a `Run`.
 
-    A run of the same config resumes. One whose `epochs` were raised is extended; one whose only
-    changes are evaluation or export fields (`REEVALUATED`) is evaluated and exported again; any
-    other change is refused, naming the fields (`overwrite` empties the folder instead). A folder
-    another process is using is refused with its PID; a non-empty folder holding no tfadv run is
-    never emptied.
+    A run of the same config resumes; raised `epochs` extend it; changes of only `REEVALUATED`
+    fields evaluate and export it again; any other change is refused, naming the fields
+    (`overwrite` empties the folder). A non-empty folder holding no tfadv run is never emptied.
     """
     workdir = os.path.abspath(config.workdir)
     stored_path = os.path.join(workdir, CONFIG_FILE)
@@ -69,11 +60,10 @@ def prepare(config, *, overwrite=False, command="tfadv train"):
                 path = os.path.join(workdir, name)
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         elif os.path.exists(stored_path):
-            run = _compare(config, _read(stored_path), run)
+            run = _compare(config, read_json(stored_path, "stored config"), run)
         with _writable(config):
             write_json_atomic(stored_path, config_lib.to_plain(config))
-            with open(os.path.join(workdir, "command.txt"), "w", encoding="utf-8") as handle:
-                handle.write(command + "\n")
+            write_text(workdir, "command.txt", command + "\n")
             os.makedirs(os.path.join(workdir, CHECKPOINTS), exist_ok=True)
         try:
             yield run
@@ -139,15 +129,4 @@ def _writable(config):
         raise ValueError(
             f"The output folder is not writable ({error.strerror or error}). "
             f"Received: workdir={config.workdir!r}"
-        ) from None
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as error:
-        raise ValueError(
-            f"The stored config is unreadable ({error}); start afresh with --overwrite. "
-            f"Received: {path}"
         ) from None

@@ -1,11 +1,7 @@
 """Hyperparameter search over a recipe: `tfadv tune --config RECIPE`, with Keras Tuner's oracles.
 
-A search is a training recipe (`tfadv train --config RECIPE`) with a `search` section: the tuner
-(`"random"`, `"bayesian"`, `"hyperband"`, `"grid"`), `max_trials`, a `space` over any config field
-by its path (`tfadv.tuning.space`), and optional test radii (`test_eps`, `test_limit`) at which
-every trial's classifier is evaluated afterwards. Each trial is a `tfadv train` run of the recipe
-with the trial's values, in `WORKDIR/trials/ID`; see `tfadv.tuning.tune`.
-
+`tfadv.tuning.tune` runs a recipe's `search` section (the tuner, `max_trials`, a `space` over
+config fields by path: `tfadv.tuning.space`), each trial a `tfadv train` run of the recipe.
 `import tfadv.tuning` explicitly: it imports `keras_tuner`, which `import tfadv` does not.
 """
 

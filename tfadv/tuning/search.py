@@ -14,15 +14,14 @@ from tfadv.evaluation.loading import load_model
 from tfadv.evaluation.sweep import SweepResult, sweep
 from tfadv.experiment import build, runner
 from tfadv.experiment import config as config_lib
-from tfadv.experiment.run_state import RunState, write_json_atomic
+from tfadv.experiment.run_state import RunState, read_json, write_json_atomic, write_text
+from tfadv.experiment.schema import BY_PATH
 from tfadv.experiment.workdir import CHECKPOINTS
 from tfadv.tuning.space import parse_space, with_values
 from tfadv.utils import validation
 
-TUNERS = ("random", "bayesian", "hyperband", "grid")
-SEARCH_FIELDS = ("tuner", "max_trials", "space", "test_eps", "test_limit")
-#: The most trials a `--smoke` search runs.
-SMOKE_MAX_TRIALS = 2
+TUNERS = BY_PATH["search.tuner"].choices
+SMOKE_MAX_TRIALS = 2  # the most trials a `--smoke` search runs
 CONFIG_FILE = "tune_config.json"
 _TUNER_ID = "tfadv"
 
@@ -44,22 +43,18 @@ class _GridOracle(keras_tuner.oracles.GridSearchOracle):
 def tune(config, *, overwrite=False, smoke=False, command="tfadv tune"):
     """Runs the search of `config.search`: each trial a run of `config` with the trial's values.
 
-    Keras Tuner's oracle (`search.tuner`: random, bayesian, hyperband or grid) picks each trial's
-    values of the fields in `search.space` (see `tfadv.tuning.space`); the trial is trained,
-    evaluated and exported by `tfadv.experiment.train` into `WORKDIR/trials/ID`, and scored by
-    the recipe's `validation.monitor` (`"last"`: the last epoch's `val_adv_accuracy`). Hyperband
-    sets each trial's `epochs` (up to the recipe's) and trains it from scratch. WORKDIR receives
-    `trials.csv|json|txt`, `best.json` (the best trial, its run folder and exports) and, with
-    `search.test_eps`, `test_eps.txt|json`: every trial's classifier evaluated at those radii
-    with `evaluation.protocol` on `search.test_limit` test examples (default `evaluation.limit`).
-
-    Rerunning resumes: finished trials are kept, an interrupted one resumes through the runner.
+    Keras Tuner's oracle (`search.tuner`) picks each trial's values of `search.space`
+    (`tfadv.tuning.space`; Hyperband also its `epochs`); `tfadv.experiment.train` runs the trial
+    into `WORKDIR/trials/ID`, scored by `validation.monitor` (`"last"`: the last epoch's
+    `val_adv_accuracy`). WORKDIR receives `trials.csv|json|txt`, `best.json` and, with
+    `search.test_eps`, `test_eps.txt|json` (every trial's classifier at those radii). Rerunning
+    resumes: finished trials are kept, an interrupted one resumes through the runner.
 
     Args:
         config: a resolved recipe `ConfigDict` with a `search` section.
         overwrite: start afresh in a folder that holds a search. Defaults to `False`.
-        smoke: run at most `SMOKE_MAX_TRIALS` trials (the config is already shrunk by
-            `tfadv.experiment.parse(..., smoke=True)`). Defaults to `False`.
+        smoke: run at most `SMOKE_MAX_TRIALS` trials (of a config `parse(..., smoke=True)`
+            shrank). Defaults to `False`.
         command: the command line, for the resume hint. Defaults to `"tfadv tune"`.
 
     Returns:
@@ -71,9 +66,7 @@ def tune(config, *, overwrite=False, smoke=False, command="tfadv tune"):
     max_trials = min(search.max_trials, SMOKE_MAX_TRIALS) if smoke else search.max_trials
     workdir = _prepare(config, overwrite)
     monitor = config.validation.monitor
-    objective = keras_tuner.Objective(
-        "val_adv_accuracy" if monitor == "last" else monitor, direction="max"
-    )
+    objective = keras_tuner.Objective("val_adv_accuracy" if monitor == "last" else monitor, "max")
     oracle = _oracle(search.tuner, objective, max_trials, config, dimensions)
     oracle._set_project_dir(workdir, "oracle")  # Keras Tuner's tuners call it the same way
     if os.path.exists(os.path.join(workdir, "oracle", "oracle.json")):
@@ -88,11 +81,10 @@ def tune(config, *, overwrite=False, smoke=False, command="tfadv tune"):
         trial = oracle.create_trial(_TUNER_ID)
         if trial.status != "RUNNING":  # "STOPPED": the oracle has no more trials
             break
-        values = {d.path: d.value(trial.hyperparameters.values) for d in dimensions}
-        if "tuner/epochs" in trial.hyperparameters.values:  # Hyperband's budget for the trial
-            values["epochs"] = trial.hyperparameters.values["tuner/epochs"]
+        values = _trial_values(dimensions, trial.hyperparameters.values)
         folder = os.path.join(config.workdir, "trials", trial.trial_id)
-        print(f"tfadv tune: trial {trial.trial_id} ({_describe(values)}) -> {folder}", flush=True)
+        described = ", ".join(f"{path}={value}" for path, value in values.items())
+        print(f"tfadv tune: trial {trial.trial_id} ({described}) -> {folder}", flush=True)
         if not os.path.exists(os.path.join(folder, "summary.json")):
             keras.backend.clear_session()
             run = with_values(config, {**values, "workdir": folder})
@@ -113,24 +105,15 @@ def tune(config, *, overwrite=False, smoke=False, command="tfadv tune"):
 
 
 def _check_search(config):
+    """The rules of a search beyond the schema's (`parse_space` checks the fields)."""
     if "search" not in config:
         raise ValueError(
             "The recipe has no `search` section (tuner, max_trials, space, test_eps, test_limit); "
             "see recipes/tuning/mnist_tune.py. Received: a config without `search`"
         )
     search = config.search
-    unknown = sorted(set(search.keys()) - set(SEARCH_FIELDS))
-    if unknown:
-        raise ValueError(
-            f"`search` has no field {unknown[0]!r} (its fields are {list(SEARCH_FIELDS)}). "
-            f"Received: search.{unknown[0]}={search[unknown[0]]!r}"
-        )
-    validation.check_choice("search.tuner", search.tuner, TUNERS)
-    validation.check_number("search.max_trials", search.max_trials, minimum=1, integer=True)
     for eps in search.get("test_eps") or ():
         validation.check_eps(eps, "search.test_eps")
-    if search.get("test_limit") is not None:
-        validation.check_number("search.test_limit", search.test_limit, minimum=1, integer=True)
     if not config.data.validation_size:
         raise ValueError(
             "A search scores every trial on its validation split: set data.validation_size > 0. "
@@ -161,14 +144,7 @@ def _prepare(config, overwrite):
         if overwrite:
             shutil.rmtree(workdir)
         else:
-            try:
-                with open(stored, encoding="utf-8") as handle:
-                    old = json.load(handle)
-            except (OSError, ValueError) as error:
-                raise ValueError(
-                    f"The stored search config is unreadable ({error}); start afresh with "
-                    f"--overwrite. Received: {stored}"
-                ) from None
+            old = read_json(stored, "stored search config")
             for values in (old, plain):  # they change no trial (more trials extend the search)
                 for field in ("max_trials", "test_eps", "test_limit"):
                     values.get("search", {}).pop(field, None)
@@ -189,15 +165,15 @@ def _oracle(tuner, objective, max_trials, config, dimensions):
     for dimension in dimensions:
         dimension.declare(hp)
     common = {"objective": objective, "seed": config.seed, "hyperparameters": hp}
+    oracles = keras_tuner.oracles
     if tuner == "hyperband":
-        oracle = keras_tuner.oracles.HyperbandOracle(max_epochs=config.epochs, **common)
+        oracle = oracles.HyperbandOracle(max_epochs=config.epochs, **common)
         oracle.max_trials = max_trials  # Hyperband takes no max_trials; the base oracle honours it
     else:
-        oracle = {
-            "random": keras_tuner.oracles.RandomSearchOracle,
-            "bayesian": keras_tuner.oracles.BayesianOptimizationOracle,
-            "grid": _GridOracle,
-        }[tuner](max_trials=max_trials, **common)
+        kinds = {"random": oracles.RandomSearchOracle, "grid": _GridOracle}
+        oracle = kinds.get(tuner, oracles.BayesianOptimizationOracle)(
+            max_trials=max_trials, **common
+        )
     oracle.verbose = 0  # the search prints its own lines
     return oracle
 
@@ -206,40 +182,33 @@ def _trials_table(oracle, dimensions, objective, config, workdir):
     """Writes `trials.csv|json|txt` and `best.json`; returns the completed trials' rows."""
     rows = []
     for trial_id in oracle.start_order:
-        trial = oracle.trials[trial_id]
-        folder = os.path.join(config.workdir, "trials", trial_id)
-        values = trial.hyperparameters.values
-        row = {"trial": trial_id, "status": trial.status}
-        row.update({d.path: d.value(values) for d in dimensions})
-        if "tuner/epochs" in values:
-            row["epochs"] = values["tuner/epochs"]
-        row[objective] = trial.score
-        summary = _read_json(os.path.join(folder, "summary.json"))
-        report = summary.get("report", {})
-        row["test_clean_accuracy"] = report.get("clean_accuracy")
-        row["test_robust_accuracy"] = report.get("robust_accuracy")
-        row["run_folder"] = folder
-        rows.append(row)
+        trial, folder = oracle.trials[trial_id], os.path.join(config.workdir, "trials", trial_id)
+        report = _read_json(os.path.join(folder, "summary.json")).get("report", {})
+        rows.append({
+            "trial": trial_id, "status": trial.status,
+            **_trial_values(dimensions, trial.hyperparameters.values), objective: trial.score,
+            "test_clean_accuracy": report.get("clean_accuracy"),
+            "test_robust_accuracy": report.get("robust_accuracy"), "run_folder": folder,
+        })  # fmt: skip
     ev = config.evaluation
     title = (
         f"Trials ({objective}: validation; test accuracy: protocol '{ev.protocol}' at "
         f"{ev.norm} eps {ev.eps:g} on each run's test examples)"
     )
-    text = _grid(list(rows[0]) if rows else ["trial"], [list(r.values()) for r in rows])
-    _write(workdir, "trials.txt", f"{title}\n{text}\n")
+    columns = list(rows[0]) if rows else ["trial"]  # every trial has the same fields
+    text = _grid(columns, [list(r.values()) for r in rows])
+    write_text(workdir, "trials.txt", f"{title}\n{text}\n")
     write_json_atomic(os.path.join(workdir, "trials.json"), rows)
     with open(os.path.join(workdir, "trials.csv"), "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=_columns(rows))
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     print(f"{title}\n{text}", flush=True)
     completed = [r for r in rows if r["status"] == "COMPLETED"]
     if completed:
         best = max(completed, key=lambda r: r[objective])
-        summary = _read_json(os.path.join(best["run_folder"], "summary.json"))
-        write_json_atomic(
-            os.path.join(workdir, "best.json"), {**best, "outputs": summary.get("outputs", {})}
-        )
+        outputs = _read_json(os.path.join(best["run_folder"], "summary.json")).get("outputs", {})
+        write_json_atomic(os.path.join(workdir, "best.json"), {**best, "outputs": outputs})
         print(
             f"tfadv tune: best trial {best['trial']} ({objective} {best[objective]:.4f}); "
             f"its classifier: {os.path.join(best['run_folder'], 'classifier.keras')}",
@@ -281,30 +250,27 @@ def _test_eps_matrix(config, search, rows, dimensions, workdir):
     ]
     text = _grid(["trial", *paths, "clean", *[f"eps={e:g}" for e in eps]], body)
     print(f"{title}\n{text}", flush=True)
-    _write(workdir, "test_eps.txt", f"{title}\n{text}\n")
+    write_text(workdir, "test_eps.txt", f"{title}\n{text}\n")
     matrix = {
-        "test_eps": eps,
-        "protocol": results[0].protocol,
-        "protocol_version": results[0].protocol_version,
-        "norm": ev.norm,
-        "n_examples": len(y),
+        "test_eps": eps, "protocol": results[0].protocol,
+        "protocol_version": results[0].protocol_version, "norm": ev.norm, "n_examples": len(y),
         "rows": [
-            {
-                "trial": row["trial"],
-                **{p: row[p] for p in paths},
-                "clean_accuracy": result.clean_accuracy,
-                "accuracy": result.accuracy,
-                "sanity_flags": result.flagged,
-            }
+            {"trial": row["trial"], **{p: row[p] for p in paths},
+             "clean_accuracy": result.clean_accuracy, "accuracy": result.accuracy,
+             "sanity_flags": result.flagged}
             for row, result in zip(rows, results)
-        ],  # fmt: skip
+        ],
         "best": {f"{e:g}": rows[i]["trial"] for e, i in zip(eps, best)},
-    }
+    }  # fmt: skip
     write_json_atomic(os.path.join(workdir, "test_eps.json"), matrix)
 
 
-def _describe(values):
-    return ", ".join(f"{path}={value}" for path, value in values.items())
+def _trial_values(dimensions, hp_values):
+    """A trial's config values: its point in the space and, under Hyperband, its `epochs`."""
+    values = {d.path: d.value(hp_values) for d in dimensions}
+    if "tuner/epochs" in hp_values:  # Hyperband's budget for the trial
+        values["epochs"] = hp_values["tuner/epochs"]
+    return values
 
 
 def _read_json(path):
@@ -315,28 +281,11 @@ def _read_json(path):
         return {}
 
 
-def _columns(rows):
-    names = []
-    for row in rows:
-        names += [key for key in row if key not in names]
-    return names or ["trial"]
-
-
 def _grid(header, body):
     """A left-aligned text table: the header, a rule, then one line per row."""
-    cells = [[_cell(v) for v in row] for row in [header, *body]]
+    cell = lambda v: "-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+    cells = [[cell(v) for v in row] for row in [header, *body]]
     widths = [max(len(row[i]) for row in cells if i < len(row)) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-def _cell(value):
-    if value is None:
-        return "-"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def _write(workdir, name, text):
-    with open(os.path.join(workdir, name), "w", encoding="utf-8") as handle:
-        handle.write(text)

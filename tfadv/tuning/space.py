@@ -1,17 +1,13 @@
 """The search space of `tfadv tune`: any config field by its path, as a choice or a range.
 
-`config.search.space` is a `ConfigDict` whose keys are config field paths with `__` in place of
-the dots (`attack__eps`, `method__knobs__beta`, `model__kwargs__width`, `optimizer__learning_rate`)
-and whose values are one of:
+`config.search.space` maps config field paths, `__` in place of the dots (`attack__eps`,
+`method__knobs__beta`, `model__kwargs__width` once the recipe sets it), to one of:
 
 - `{"values": (v1, v2, ...)}`: a choice (Keras Tuner's `hp.Choice`), of values of the field's type;
 - `{"min": a, "max": b}` with optional `"step"` and `"sampling"` (`"linear"`, the default, or
   `"log"`, where `step` is a factor > 1): a range over an int or float field (`hp.Int`, `hp.Float`).
 
-The field must be one the recipe holds: a method knob is `method.knobs.NAME` (every registry knob
-is there), a builder argument `model.kwargs.NAME` once the recipe sets it (e.g. a noise layer's
-`model.kwargs.noise_stddev`). On the command line:
-`--config.search.space.attack__eps.values="(0.1, 0.3)"`.
+On the command line: `--config.search.space.attack__eps.values="(0.1, 0.3)"`.
 """
 
 import dataclasses
@@ -19,6 +15,7 @@ import dataclasses
 import ml_collections
 
 from tfadv.experiment.checks import check_config
+from tfadv.experiment.config import get_field, set_field
 
 SAMPLINGS = ("linear", "log")
 _RANGE_KEYS = {"min", "max", "step", "sampling"}
@@ -56,8 +53,7 @@ class Dimension:
         return declare(self.path, self.min, self.max, step=self.step, sampling=self.sampling)
 
     def value(self, hp_values):
-        """The field's value in a trial's `hyperparameters.values` (Keras Tuner stores bools as
-        ints)."""
+        """The field's value in a trial's `hyperparameters.values` (which holds bools as ints)."""
         return self.kind(hp_values[self.path])
 
 
@@ -68,11 +64,7 @@ def with_values(config, values):
         if "search" in trial:
             del trial["search"]
         for path, value in values.items():
-            *parents, leaf = path.split(".")
-            section = trial
-            for name in parents:
-                section = section[name]
-            section[leaf] = value
+            set_field(trial, path, value)
     trial.lock()
     return trial
 
@@ -80,8 +72,8 @@ def with_values(config, values):
 def parse_space(config):
     """Validates `config.search.space` against `config`; returns its `Dimension`s.
 
-    Every value of a choice and both ends of a range are set on the config and checked as a run's
-    config is (`tfadv.experiment.checks.check_config`), so a bad value fails before any trial.
+    The recipe (with its `search` fields), then each choice's values and each range's ends set on
+    it, are checked as a run's config is (`check_config`), so a bad value fails before any trial.
 
     Raises:
         ValueError, TypeError: one line naming `search.space.<path>` and the received spec.
@@ -92,7 +84,7 @@ def parse_space(config):
             "`search.space` is empty: give at least one config field to search, e.g. "
             "space.attack__eps = {'values': (0.1, 0.3)}. Received: search.space={}"
         )
-    check_config(with_values(config, {}))  # the recipe itself first: its errors name its fields
+    check_config(config)  # the recipe itself first: its errors name its fields
     dimensions = []
     for key in space.keys():
         path = key.replace("__", ".")
@@ -114,15 +106,13 @@ def parse_space(config):
 
 def _field_type(config, path):
     """The type of the field at `path`, or `None` when `path` names no field (or a section)."""
-    *parents, leaf = path.split(".")
-    section = config
-    for name in parents:
-        section = section.get(name) if isinstance(section, ml_collections.ConfigDict) else None
-    if not isinstance(section, ml_collections.ConfigDict) or leaf not in section:
+    parent, _, leaf = path.rpartition(".")
+    try:
+        section = get_field(config, parent) if parent else config
+        value = section[leaf]
+    except (KeyError, TypeError, AttributeError):  # a missing field, or one below a value
         return None
-    if isinstance(section[leaf], ml_collections.ConfigDict):
-        return None
-    return section.get_type(leaf)
+    return None if isinstance(value, ml_collections.ConfigDict) else section.get_type(leaf)
 
 
 def _dimension(path, kind, spec):
@@ -147,11 +137,8 @@ def _dimension(path, kind, spec):
     if kind not in (int, float):
         raise _bad(path, f"is a {kind.__name__} field: give {{'values': (...)}}, not a range", spec)
     ends = (spec["min"], spec["max"], spec.get("step"))
-    if any(
-        type(v) not in (int, float) or (kind is int and type(v) is float)
-        for v in ends
-        if v is not None
-    ):
+    numbers = (int,) if kind is int else (int, float)
+    if any(type(v) not in numbers for v in ends if v is not None):
         raise _bad(path, f"must give 'min', 'max' and 'step' as {kind.__name__}s", spec)
     low, high, step = ends
     sampling = spec.get("sampling", "linear")
