@@ -94,7 +94,9 @@ def test_multi_worker_loop_logs_what_fit_logs_on_two_replicas():
         shape=x.shape[1:],
         classes=10,
     )
-    config = ml_collections.ConfigDict({"batch_size": 8, "seed": 0, "verbose": 0, "epochs": 3})
+    config = ml_collections.ConfigDict(
+        {"batch_size": 8, "seed": 0, "verbose": 0, "epochs": 3, "data": {"augment": False}}
+    )
     strategy = tf.distribute.MirroredStrategy(
         ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
     )
@@ -104,7 +106,7 @@ def test_multi_worker_loop_logs_what_fit_logs_on_two_replicas():
     distributed.fit_multi_worker(model, config, data, [logs], initial_epoch=1)
     reference = _tiny_model()
     fitted = reference.fit(
-        x[:32], y[:32], batch_size=8, epochs=1, validation_data=data["validation"]
+        x[:32], y[:32], batch_size=8, epochs=1, validation_data=data.validation
     )
     assert [epoch for epoch, _ in logs.epochs] == [1, 2] and logs.tests == 2
     assert set(logs.epochs[-1][1]) == set(fitted.history)
