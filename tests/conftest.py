@@ -77,3 +77,22 @@ def random_data(n=32, input_shape=(8, 8, 1), num_classes=4, seed=0):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+#: `tfadv train` arguments for a run as small as it gets: synthetic digits, one epoch of two
+#: batches, one attack step, eight test digits, no checks, export or plot.
+TINY_RUN = [
+    "--config.data.synthetic=True",
+    "--config.data.train_limit=64",
+    "--config.data.validation_size=32",
+    "--config.batch_size=32",
+    "--config.attack.steps=1",
+    "--config.validation.steps=1",
+    "--config.eps_schedule.ramp_epochs=1",
+    "--config.evaluation.limit=8",
+    "--config.evaluation.checks=False",
+    "--config.export.enabled=False",
+    "--config.plot=False",
+    "--config.verbose=0",
+    "--config.epochs=1",
+]

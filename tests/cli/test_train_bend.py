@@ -11,25 +11,12 @@ import sys
 
 import pytest
 
+from tests.conftest import TINY_RUN
 from tfadv.cli.main import main
 from tfadv.experiment import parse, schema
 from tfadv.experiment.run_state import RunCheckpoint
 
-TINY = [
-    "--config.data.synthetic=True",
-    "--config.data.train_limit=64",
-    "--config.data.validation_size=32",
-    "--config.batch_size=32",
-    "--config.attack.steps=1",
-    "--config.validation.steps=1",
-    "--config.eps_schedule.ramp_epochs=1",
-    "--config.evaluation.limit=8",
-    "--config.evaluation.checks=False",
-    "--config.export.enabled=False",
-    "--config.plot=False",
-    "--config.verbose=0",
-    "--config.epochs=1",
-]
+TINY = TINY_RUN
 
 
 @pytest.fixture

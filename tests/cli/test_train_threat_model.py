@@ -11,23 +11,11 @@ import json
 import numpy as np
 import pytest
 
+from tests.conftest import TINY_RUN
 from tfadv.cli.main import main
 from tfadv.experiment import build
 
-TINY = [
-    "--config.data.synthetic=True",
-    "--config.data.train_limit=32",
-    "--config.data.validation_size=16",
-    "--config.batch_size=16",
-    "--config.attack.steps=2",
-    "--config.validation.steps=1",
-    "--config.evaluation.limit=8",
-    "--config.evaluation.checks=False",
-    "--config.export.enabled=False",
-    "--config.plot=False",
-    "--config.verbose=0",
-    "--config.epochs=1",
-]
+TINY = [*TINY_RUN, "--config.attack.steps=2"]
 
 
 @pytest.fixture

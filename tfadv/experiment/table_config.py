@@ -94,7 +94,7 @@ def evaluation(label, *, eps, norm="linf", attack="", protocol="", **kwargs):
         eps: float >= 0, the radius.
         norm: `"linf"` or `"l2"`. Defaults to `"linf"`.
         attack: a `tfadv.attacks.ATTACKS` name (or give `protocol`). Defaults to `""`.
-        protocol: a `tfadv.evaluation` protocol name (its EOT variant runs on randomised models).
+        protocol: a `tfadv.evaluation` protocol name (`"rand"` for randomised models).
             Defaults to `""`.
         **kwargs: the attack's other arguments (`steps=40`, `loss="cw"`).
 

@@ -47,6 +47,7 @@ def collect(row):
         "robust": report["robust_accuracy"],
         "attacks": {attack["name"]: attack["accuracy"] for attack in report["attacks"]},
         **{name: report[name] for name in _REPORT_FIELDS},
+        "randomized": report.get("randomized", report["variant"] == "rand"),  # older reports
         "evaluations": evaluations,
         **{name: summary[name] for name in ("epochs", "best_epoch", "monitor", "train_seconds")},
         "grad_evals": sum(grad_evals) / len(grad_evals) if grad_evals else None,
@@ -84,7 +85,7 @@ def write(table, rows, workdir, *, command, smoke=False):
         value = f"{r['value']:g}" if isinstance(r["value"], float) else str(r["value"])
         cells = [r["label"], *([value] if sweep else []), _percent(r["clean"])]
         cells += [_percent(r["attacks"].get(name)) for name in attacks]
-        cells += [_percent(r["robust"]) + (" †" if r["variant"] == "rand" else "")]
+        cells += [_percent(r["robust"]) + (" †" if r["randomized"] else "")]
         cells += [_percent(r["evaluations"].get(k, {}).get("robust_accuracy")) for k in columns]
         grad = "–" if r["grad_evals"] is None else f"{r['grad_evals']:.2f}"
         cells += [f"{r['epochs']} / {r['best_epoch']}", grad]
@@ -107,11 +108,11 @@ def write(table, rows, workdir, *, command, smoke=False):
         "(history.csv `grad_evals`). Epochs / best: trained, and the kept epoch "
         f"(`validation.monitor`: {monitors})."
     ]
-    randomised = [r for r in results if r["variant"] == "rand"]
+    randomised = [r for r in results if r["randomized"]]
     if randomised:
         notes.append(
-            "† randomised model: attacked with the protocol's EOT variant (gradients averaged over "
-            f"{randomised[0]['eot_iter']} draws), accuracy by majority vote."
+            "† randomised model: every correctness check is one forward pass, as AutoAttack counts "
+            f"it; the attacks averaged gradients over {randomised[0]['eot_iter']} draws (EOT)."
         )
     described = [
         f"`{r['key']}` = {r['recipe']}"
