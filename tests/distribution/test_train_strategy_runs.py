@@ -105,9 +105,7 @@ def test_multi_worker_loop_logs_what_fit_logs_on_two_replicas():
     logs = _Logs()
     distributed.fit_multi_worker(model, config, data, [logs], initial_epoch=1)
     reference = _tiny_model()
-    fitted = reference.fit(
-        x[:32], y[:32], batch_size=8, epochs=1, validation_data=data.validation
-    )
+    fitted = reference.fit(x[:32], y[:32], batch_size=8, epochs=1, validation_data=data.validation)
     assert [epoch for epoch, _ in logs.epochs] == [1, 2] and logs.tests == 2
     assert set(logs.epochs[-1][1]) == set(fitted.history)
     assert "val_adv_accuracy" in logs.epochs[-1][1]

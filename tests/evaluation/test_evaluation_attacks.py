@@ -53,8 +53,8 @@ def test_apgd_compaction_breaks_the_same_examples(trained_cnn, factory):
     example runs every iteration), for fewer gradient evaluations."""
     model, x, y = trained_cnn
     compact = factory()
-    reference = factory()
-    reference._compact = False
+    reference = type(compact).from_config({**compact.get_config(), "stop_when_fooled": False})
+    assert compact.compacts and not reference.compacts
     got, want = compact.run(model, x, y), reference.run(model, x, y)
     got_x, want_x = got.x_adv.numpy(), want.x_adv.numpy()
     got_ok = np.argmax(model.predict(got_x, verbose=0), 1) == y
@@ -101,12 +101,12 @@ def test_eot_averages_gradients_over_draws():
     x = np.random.default_rng(0).random((6, 8)).astype("float32")
     y = np.arange(6) % 4
     assert tfadv.evaluation.detect_randomized(model, x)
-    attack = tfadv.attacks.APGD(eps=0.1, steps=2, eot_iter=3, seed=0)
+    attack = tfadv.attacks.APGD(eps=0.1, steps=2, eot_iter=3, stop_when_fooled=True, seed=0)
     evals = attack.run(model, x, y).info["grad_evals"].numpy()
     # 3 draws per forward pass; an example stops once misclassified (1 start + at most 2 steps).
     assert set(evals) <= {3.0, 6.0, 9.0}, evals
     attack = tfadv.attacks.APGD(eps=0.1, steps=2, eot_iter=3, seed=0)
-    attack._compact = False  # every example runs every step: (1 start + 2 steps) x 3 draws
+    # By default with EOT every example runs every step: (1 start + 2 steps) x 3 draws.
     np.testing.assert_array_equal(attack.run(model, x, y).info["grad_evals"].numpy(), 9.0)
     deterministic = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
     assert not tfadv.evaluation.detect_randomized(deterministic, x)
@@ -166,3 +166,9 @@ def test_attack_configs_round_trip():
 def test_bad_attack_arguments(factory, message):
     with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("(", r"\(")):
         factory()
+
+
+@pytest.mark.parametrize("cls", [tfadv.attacks.APGD, tfadv.attacks.APGDT])
+def test_stop_when_fooled_must_be_none_or_a_bool(cls):
+    with pytest.raises(TypeError, match="stop_when_fooled='yes'"):
+        cls(stop_when_fooled="yes")

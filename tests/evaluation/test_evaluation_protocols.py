@@ -23,6 +23,11 @@ def test_standard_is_autoattack_standard():
     assert (fab_t.alpha_max, fab_t.eta, fab_t.beta) == (0.1, 1.05, 0.9)
     assert (square.n_queries, square.p_init, square.restarts) == (5000, 0.8, 1)
     assert describe_budget(fab_t) == "9 targets x 100 steps, 1 restart, minimum norm, targeted"
+    # The targets really used: min(9, classes - 1).
+    assert describe_budget(fab_t, 2).startswith("1 target x 100 steps,")
+    assert describe_budget(apgd_t, 5).startswith("4 targets x 100 steps,")
+    assert describe_budget(apgd_t, 10).startswith("9 targets x 100 steps,")
+    assert "min(9, classes - 1)" in protocol.description and "9 targets" not in protocol.description
 
 
 def test_plus_is_autoattack_plus():
@@ -43,8 +48,24 @@ def test_rand_is_apgd_ce_and_dlr_with_eot(randomized):
     protocol, attacks = _attacks("rand", randomized=randomized, eot_iter=20)
     assert [label for label, _ in attacks] == ["APGD-CE", "APGD-DLR"]
     assert all(attack.eot_iter == 20 and attack.restarts == 1 for _, attack in attacks)
-    _, standard_rand = _attacks("standard", randomized=True, eot_iter=20)
-    assert [a.get_config() for _, a in standard_rand] == [a.get_config() for _, a in attacks]
+    # EOT: every example runs its whole budget (a misclassified iterate fooled one draw).
+    assert all(not attack.compacts for _, attack in attacks)
+
+
+@pytest.mark.parametrize("name", ["quick", "standard", "plus"])
+def test_named_protocols_keep_their_attacks_on_randomised_models(name):
+    """No automatic switch: a randomised model gets the attacks the name promises, and its APGD
+    attacks run every example for the whole budget."""
+    _, plain = _attacks(name, randomized=False, eot_iter=20)
+    _, randomised = _attacks(name, randomized=True, eot_iter=20)
+    assert [label for label, _ in randomised] == [label for label, _ in plain]
+    for (_, a), (_, b) in zip(plain, randomised, strict=True):
+        assert type(a) is type(b) and getattr(b, "eot_iter", 1) == 1
+        if isinstance(a, tfadv.attacks.APGD):
+            assert a.compacts and not b.compacts
+            assert {**a.get_config(), "stop_when_fooled": False} == b.get_config()
+        else:
+            assert a.get_config() == b.get_config()
 
 
 def test_protocol_names_match_the_cli():

@@ -172,15 +172,16 @@ def test_randomized_model_is_attacked_with_eot(trained_cnn):
     model, x, y = trained_cnn
     noisy = keras.Sequential([keras.Input((28, 28, 1)), AlwaysNoise(0.05), model])
     report = tfadv.evaluation.evaluate(
-        noisy, (x[:24], y[:24]), eps=EPS, protocol="quick", eot_iter=2, checks=False
+        noisy, (x[:24], y[:24]), eps=EPS, protocol="rand", eot_iter=2, checks=False
     )
-    assert report.randomized and report.eot_iter == 2 and report.votes == 10
-    assert report.variant == "rand"
-    assert report.flag("randomized_model").raised
+    assert report.randomized and report.eot_iter == 2 and report.smoothed is None
+    assert report.protocol == "rand" and report.variant == "default"
+    flag = report.flag("randomized_model")
+    assert flag.raised and "averaged 2 gradient samples" in flag.explanation
     assert list(report.per_attack_accuracy) == ["APGD-CE", "APGD-DLR"]
     assert all(a["config"]["eot_iter"] == 2 for a in report.attacks)
     assert all("EOT 2" in budget for budget in report.budgets.values())
-    assert "EOT over 2 gradient samples" in str(report)
+    assert "averaged 2 gradient samples per step (EOT)" in str(report)
 
 
 def test_probabilities_are_flagged_and_attacked_as_log_probabilities(trained_cnn):

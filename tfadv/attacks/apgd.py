@@ -129,12 +129,16 @@ class APGD(Attack):
     iterate (an adversarial example) and otherwise the point of highest loss. Later `restarts` run
     only on the examples not yet misclassified.
 
-    An example stops iterating once misclassified: later iterations run the model only on the
-    examples still correctly classified (the run of one example does not depend on the others),
-    so the examples broken are those broken when every example runs all `steps` iterations, as
-    the reference code runs them, at a fraction of the cost on a weak model. APGD is an
-    evaluation attack: its adversarial examples lie just past the decision boundary, not at the
-    highest loss.
+    On a deterministic model an example stops iterating once misclassified
+    (`stop_when_fooled`): later iterations run the model only on the examples still correctly
+    classified (the run of one example does not depend on the others), so the examples broken are
+    those broken when every example runs all `steps` iterations, as the reference code runs them,
+    at a fraction of the cost on a weak model. APGD is an evaluation attack: its adversarial
+    examples lie just past the decision boundary, not at the highest loss. On a randomised model
+    a misclassified iterate fooled one noise draw only, and the reference code goes on: with
+    `eot_iter > 1` (or `stop_when_fooled=False`, which `tfadv.evaluation.evaluate` sets on a
+    randomised model) every example runs its whole budget, and the attack returns, per example,
+    its last misclassified iterate, as fra31/auto-attack's `attack_single_run` does.
 
     Checkpoints follow AutoAttack's code by default (`checkpoint_rule="autoattack"`, used by the
     `"standard"`, `"plus"` and `"rand"` protocols): fra31/auto-attack's `check_oscillation` compares
@@ -169,6 +173,10 @@ class APGD(Attack):
             fra31/auto-attack's code) or `"paper"` (compared with the starting loss, Algorithm 1
             of the paper), how increases are counted for the first checkpoint. Defaults to
             `"autoattack"`.
+        stop_when_fooled: `None`, `True` or `False`, whether an example stops iterating at its
+            first misclassified iterate. `None` stops when `eot_iter == 1` and runs every example
+            for all `steps` iterations when `eot_iter > 1` (a randomised model, where one noise
+            draw decided that verdict). Defaults to `None`.
         seed: optional int for reproducible random starts. Defaults to `None`.
 
     Example:
@@ -185,9 +193,6 @@ class APGD(Attack):
 
     registry_name = "apgd"
     small_budget = {"steps": 5, "restarts": 2}
-    # Each example stops at its first misclassified iterate (`_single_run`); False runs every
-    # example for all iterations, as the reference code does (the tests compare the two).
-    _compact = True
 
     def __init__(
         self,
@@ -201,6 +206,7 @@ class APGD(Attack):
         momentum=0.75,
         eot_iter=1,
         checkpoint_rule="autoattack",
+        stop_when_fooled=None,
         seed=None,
     ):
         super().__init__(eps=eps, norm=norm, seed=seed)
@@ -215,6 +221,20 @@ class APGD(Attack):
         self.checkpoint_rule = validation.check_choice(
             "checkpoint_rule", checkpoint_rule, CHECKPOINT_RULES
         )
+        if stop_when_fooled is not None and not isinstance(stop_when_fooled, bool):
+            raise TypeError(
+                "`stop_when_fooled` must be None or a bool. "
+                f"Received: stop_when_fooled={stop_when_fooled!r}"
+            )
+        self.stop_when_fooled = stop_when_fooled
+
+    @property
+    def compacts(self):
+        """Whether an example stops at its first misclassified iterate (`stop_when_fooled`,
+        resolved: `None` means `eot_iter == 1`)."""
+        if self.stop_when_fooled is None:
+            return self.eot_iter == 1
+        return self.stop_when_fooled
 
     @staticmethod
     def _check_loss(loss):
@@ -257,15 +277,17 @@ class APGD(Attack):
     def _single_run(self, model, x, y, eps, target, key):
         """One APGD run. Returns `(x_best, loss_best, fooled, x_best_adv, evals)` per example.
 
-        Compaction: an example stops at its first misclassified iterate (its adversarial example);
-        later iterations run the model only on the examples not yet misclassified, and the loop
-        ends when there are none. `evals` counts each example's gradient evaluations.
+        Compaction (`compacts`): an example stops at its first misclassified iterate (its
+        adversarial example); later iterations run the model only on the examples not yet
+        misclassified, and the loop ends when there are none. Without it every example runs every
+        iteration and `x_best_adv` is its last misclassified iterate. `evals` counts each
+        example's gradient evaluations.
         """
         is_checkpoint, window = checkpoint_schedule(self.steps)
         is_checkpoint = tf.constant(is_checkpoint)
         window = tf.constant(window)
         momentum = tf.constant(self.momentum, tf.float32)
-        compact = self._compact
+        compact = self.compacts
 
         x_adv = self.threat_model.random_boundary_start(x, eps, key)
         loss, logits, grad = self._loss_grad(model, x_adv, y, target)
@@ -282,9 +304,13 @@ class APGD(Attack):
             x_old = x_adv
             z = self.project(self.threat_model.step(x_adv, grad, _ops.per_example(step, x)), x, eps)
             x_adv = self.project(x_adv + a * (z - x_adv) + (1.0 - a) * previous_move, x, eps)
-            loss, grad, wrong = self._loss_grad_active(
-                model, x_adv, y, target, active, loss_prev, grad
-            )
+            if compact:
+                loss, grad, wrong = self._loss_grad_active(
+                    model, x_adv, y, target, active, loss_prev, grad
+                )
+            else:  # every example, no gather or scatter
+                loss, logits, grad = self._loss_grad(model, x_adv, y, target)
+                wrong = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
             evals = evals + tf.cast(active, tf.float32) * float(self.eot_iter)
 
             fooled = tf.logical_or(fooled, wrong)
@@ -391,5 +417,6 @@ class APGD(Attack):
             momentum=self.momentum,
             eot_iter=self.eot_iter,
             checkpoint_rule=self.checkpoint_rule,
+            stop_when_fooled=self.stop_when_fooled,
         )
         return config

@@ -41,6 +41,9 @@ class APGDT(APGD):
             fra31/auto-attack's code) or `"paper"` (compared with the starting loss, Algorithm 1
             of the paper), how increases are counted for the first checkpoint (see
             `tfadv.attacks.APGD`). Defaults to `"autoattack"`.
+        stop_when_fooled: `None`, `True` or `False`, whether an example stops iterating at its
+            first misclassified iterate (see `tfadv.attacks.APGD`). `None` stops when
+            `eot_iter == 1`. Defaults to `None`.
         seed: optional int for reproducible random starts. Defaults to `None`.
 
     Example:
@@ -70,6 +73,7 @@ class APGDT(APGD):
         momentum=0.75,
         eot_iter=1,
         checkpoint_rule="autoattack",
+        stop_when_fooled=None,
         seed=None,
     ):
         super().__init__(
@@ -82,6 +86,7 @@ class APGDT(APGD):
             momentum=momentum,
             eot_iter=eot_iter,
             checkpoint_rule=checkpoint_rule,
+            stop_when_fooled=stop_when_fooled,
             seed=seed,
         )
         self.n_target_classes = validation.check_number(

@@ -2,7 +2,8 @@
 
     tfadv evaluate MODEL --data embedded_mnist --split test [--start 0] --limit 1000 --eps 0.3
         --norm linf --protocol standard [--json report.json] [--batch-size 256] [--seed 0]
-        [--surrogate SURROGATE.keras|train] [--custom-objects MODULE] [--no-checks] [--quiet]
+        [--surrogate SURROGATE.keras|train] [--custom-objects MODULE] [--strategy NAME]
+        [--no-checks] [--quiet]
 
 MODEL is a `.keras` file, a SavedModel folder (what `tfadv export` writes; gradient attacks run
 through its serving signature) or an `.onnx` file (run by ONNX Runtime: black-box Square, plus a
@@ -16,6 +17,11 @@ are raised; a path that is not a model gives one error line and exit code 2. Pro
 can run in slices whose accuracies combine weighted by their sizes. The attacks draw their random
 starts batch by batch over the examples still robust, so a slice's verdict on an example can differ
 from that of one run over the whole split, as between two seeds.
+
+`--strategy mirrored|multi_worker` deals the attack batches (the one-device batches, whole) to the
+replicas of a `tf.distribute` strategy (`tfadv.distribute.make_strategy`): every example's verdict
+is the one device's for the same seed. With `multi_worker`, run the same command on every machine
+listed in `TF_CONFIG`; each attacks its share and each prints the whole report.
 """
 
 import argparse
@@ -24,7 +30,9 @@ import os
 import sys
 
 from tfadv.data import load_numpy
+from tfadv.distribute import make_strategy
 from tfadv.evaluation import evaluate, load_model
+from tfadv.evaluation.distributed import EVALUATION_STRATEGIES
 
 PROTOCOL_NAMES = ("quick", "standard", "plus", "rand")
 
@@ -66,6 +74,13 @@ def add_parser(subparsers):
         default=None,
         help="source model of a transfer attack: a .keras file, or 'train' to fit a small one "
         "on the target's predictions (default: none)",
+    )
+    parser.add_argument(
+        "--strategy",
+        metavar="NAME",
+        default=None,
+        help=f"tf.distribute strategy whose replicas share the attack batches: one of "
+        f"{', '.join(EVALUATION_STRATEGIES)} (default: none, one device)",
     )
     add_custom_objects_argument(parser)
     parser.add_argument("--json", metavar="OUT", default=None, help="also write the report as JSON")
@@ -112,6 +127,13 @@ def run(args):
         raise ValueError(f"`--limit` must be >= 1. Received: --limit={args.limit}")
     if args.start < 0:
         raise ValueError(f"`--start` must be >= 0. Received: --start={args.start}")
+    if args.strategy is not None and args.strategy not in EVALUATION_STRATEGIES:
+        raise ValueError(
+            f"`--strategy` must be one of {list(EVALUATION_STRATEGIES)}. "
+            f"Received: --strategy={args.strategy}"
+        )
+    # Before any other TensorFlow op (a multi-worker strategy must be created first).
+    strategy = None if args.strategy is None else make_strategy(args.strategy)
     import_custom_objects(args.custom_objects)
     model = load_model(args.model)
     x, y = load_numpy(args.data, split=args.split, limit=args.start + args.limit)
@@ -130,7 +152,8 @@ def run(args):
         )
     names = ("eps", "norm", "protocol", "batch_size", "checks", "eot_iter", "seed", "surrogate")
     options = {name: getattr(args, name) for name in names}  # the flags keep evaluate's names
-    report = evaluate(model, (x, y), verbose=0 if args.quiet else 1, **options)
+    verbose = 0 if args.quiet else 1
+    report = evaluate(model, (x, y), strategy=strategy, verbose=verbose, **options)
     print(report)
     if args.json:
         report.to_json(args.json)

@@ -10,7 +10,9 @@
 - `tfadv.evaluation.sweep`: accuracy against epsilon (table, JSON, PNG plot).
 - `tfadv.evaluation.RobustEvaluation` / `RobustEarlyStopping`: robust validation accuracy in the
   epoch logs, and early stopping on it (Rice et al.).
-- Randomised models are detected and attacked with Expectation over Transformation.
+- Randomised models are detected and scored as AutoAttack scores them (one forward pass decides
+  correctness); `"rand"` attacks them with Expectation over Transformation, and the majority vote
+  of several passes is an option (`smoothed_draws`), reported on its own line.
 """
 
 from tfadv.evaluation.evaluate import evaluate
@@ -19,7 +21,7 @@ from tfadv.evaluation.onnx_classifier import OnnxClassifier
 from tfadv.evaluation.protocols import PROTOCOLS, Protocol, describe_budget, get_protocol
 from tfadv.evaluation.robust_early_stopping import RobustEarlyStopping
 from tfadv.evaluation.robust_evaluation import RobustEvaluation
-from tfadv.evaluation.robustness_report import RobustnessReport
+from tfadv.evaluation.robustness_report import RobustnessReport, SmoothedAccuracy
 from tfadv.evaluation.sanity_checks import (
     SANITY_CHECKS,
     SanityFlag,
@@ -40,6 +42,7 @@ __all__ = [
     "SANITY_CHECKS",
     "SanityFlag",
     "SavedModelClassifier",
+    "SmoothedAccuracy",
     "SweepResult",
     "TransferAttack",
     "describe_budget",

@@ -4,6 +4,10 @@ The deployable classifier (unwrapping an `AdvModel`, logits views) is `tfadv.dep
 `LogProbabilities` is re-exported here.
 """
 
+import contextlib
+import threading
+import zlib
+
 import numpy as np
 import tensorflow as tf
 
@@ -14,17 +18,16 @@ from tfadv.utils import validation
 
 __all__ = [
     "RANDOMIZED_ATOL",
-    "VOTES",
     "LogProbabilities",
     "Predictor",
     "batches",
+    "keyed_noise",
     "model_logits",
+    "noise_states",
     "to_numpy",
     "unwrap_model",
 ]
 
-#: Forward passes whose majority vote scores a randomised model.
-VOTES = 10
 #: Two forward passes on the same input that differ by more than this mark the model as randomised
 #: (AutoAttack's `check_randomized`).
 RANDOMIZED_ATOL = 1e-4
@@ -96,15 +99,98 @@ def _dataset_arrays(data, limit, model, x_name, y_name):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-class Predictor:
-    """Batched, compiled logits and (majority-vote) correctness of a model."""
+#: Held while a model's noise is keyed: the seed states are the model's, shared by every thread.
+_NOISE_LOCK = threading.RLock()
+#: The name of the variable holding a Keras `SeedGenerator`'s state.
+_SEED_STATE = "seed_generator_state"
 
-    def __init__(self, model, batch_size, randomized=False, votes=VOTES):
+
+def noise_states(model):
+    """The state variables of the Keras seed generators that draw `model`'s noise.
+
+    Found in the model's `variables` (Keras lists its layers' seed-generator states there), through
+    wrappers that hold the model as `.model` (log-probabilities, scaled logits) and a loaded
+    SavedModel's `.module`. A model drawing its noise otherwise (stateful `tf.random` ops) has
+    none, and its draws cannot be keyed.
+    """
+    seen, states = set(), []
+    stack = [model]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        try:
+            variables = list(getattr(item, "variables", None) or ())
+        except (TypeError, ValueError, AttributeError):  # a wrapper whose `variables` is not a list
+            variables = []
+        for variable in variables:
+            if _SEED_STATE in str(getattr(variable, "name", "")) and id(variable) not in seen:
+                seen.add(id(variable))
+                states.append(variable)
+        stack += [getattr(item, "model", None), getattr(item, "module", None)]
+    return states
+
+
+def _key(seed, salt, index):
+    """A seed-generator state `[k, 0]` from the evaluation's seed, a salt and the generator's
+    position (distinct generators get distinct streams), the same in every process."""
+    return zlib.crc32(repr((int(seed), tuple(salt), index)).encode()) % (2**31 - 1) + 1
+
+
+@contextlib.contextmanager
+def keyed_noise(states, seed, *salt):
+    """Within the block, the seed generators `states` draw from streams keyed by `seed` and
+    `salt`; their states are restored afterwards, so that a keyed block changes no other draw.
+
+    Threads (replicas of `tfadv.evaluation.distributed`) take turns: the states are shared. With
+    no states (a deterministic model, or noise not drawn by Keras seed generators) it does
+    nothing.
+    """
+    if not states:
+        yield
+        return
+    with _NOISE_LOCK:
+        saved = [np.asarray(state.numpy()) for state in states]
+        for index, (state, value) in enumerate(zip(states, saved, strict=True)):
+            state.assign(np.array([_key(seed, salt, index), 0], dtype=value.dtype))
+        try:
+            yield
+        finally:
+            for state, value in zip(states, saved, strict=True):
+                state.assign(value)
+
+
+class Predictor:
+    """Batched, compiled logits and correctness of a model, one forward pass per example.
+
+    A randomised model's correctness is that of one forward pass, as AutoAttack counts it (its
+    `clean_accuracy` and its per-attack checks): a deployed randomised model answers with one
+    draw. With `seed`, each call's draw is keyed (`keyed_noise`) by the seed and the call's `key`
+    (or the call's number), so that an evaluation reproduces. `smoothed_predictions` is the
+    majority vote of several draws, for the report's separate smoothed line.
+
+    Args:
+        model: the model (a callable returning logits).
+        batch_size: int, examples per forward pass.
+        randomized: bool, whether the model is randomised (its draws are keyed). Defaults to
+            `False`.
+        seed: optional int, the key of the draws. Defaults to `None` (not keyed).
+    """
+
+    def __init__(self, model, batch_size, randomized=False, seed=None):
         self.model = model
         self.batch_size = batch_size
         self.randomized = randomized
-        self.votes = votes
+        self.seed = seed
+        self._states = noise_states(model) if randomized and seed is not None else []
+        self._calls = 0
         self._fn = None
+
+    def keyed(self, *salt):
+        """A block in which the model's noise is keyed by the seed and `salt` (for the attacks'
+        draws); nothing for a deterministic model."""
+        return keyed_noise(self._states, self.seed, *salt)
 
     def _compiled(self, x):
         """The logits function, traced once for any batch size of `x`'s image shape (as the attacks
@@ -123,25 +209,31 @@ class Predictor:
                range(0, len(x), self.batch_size)]  # fmt: skip
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
-    def predictions(self, x):
-        """Class predictions; for a randomised model, the majority vote of `votes` forward
-        passes."""
-        if not self.randomized:
+    def _salt(self, kind, key):
+        if key is None:
+            self._calls += 1
+            key = ("call", self._calls)
+        return (kind, *key)
+
+    def predictions(self, x, key=None):
+        """Class predictions of one forward pass (one draw of a randomised model), keyed by `key`
+        (a tuple; `None`: the call's number)."""
+        with keyed_noise(self._states, self.seed, *self._salt("draw", key)):
             return np.argmax(self.logits(x), axis=-1)
+
+    def correct(self, x, y, key=None):
+        """Whether one forward pass classifies each example correctly (see `predictions`)."""
+        return self.predictions(x, key) == y
+
+    def smoothed_predictions(self, x, draws, key=None):
+        """The majority vote of `draws` forward passes per example (ties: the lowest class)."""
         counts = None
-        for _ in range(self.votes):
-            pred = np.argmax(self.logits(x), axis=-1)
-            one_hot = np.eye(self._num_classes(x))[pred]
-            counts = one_hot if counts is None else counts + one_hot
+        with keyed_noise(self._states, self.seed, *self._salt("smoothed", key)):
+            for _ in range(draws):
+                logits = self.logits(x)
+                one_hot = np.eye(logits.shape[-1], dtype=np.int64)[np.argmax(logits, axis=-1)]
+                counts = one_hot if counts is None else counts + one_hot
         return np.argmax(counts, axis=-1)
-
-    def _num_classes(self, x):
-        if not hasattr(self, "_classes"):
-            self._classes = int(self.logits(x[:1]).shape[-1])
-        return self._classes
-
-    def correct(self, x, y):
-        return self.predictions(x) == y
 
 
 def batches(indices, batch_size):

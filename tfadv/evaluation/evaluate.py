@@ -7,10 +7,10 @@ import keras
 import numpy as np
 
 from tfadv.attacks.square import Square
-from tfadv.evaluation import _checks, _utils, adaptive_checks, sanity_checks
+from tfadv.evaluation import _checks, _utils, adaptive_checks, distributed, sanity_checks
 from tfadv.evaluation.loading import load_model
 from tfadv.evaluation.protocols import describe_budget, get_protocol
-from tfadv.evaluation.robustness_report import RobustnessReport
+from tfadv.evaluation.robustness_report import RobustnessReport, SmoothedAccuracy
 from tfadv.evaluation.sanity_checks import SanityFlag
 from tfadv.evaluation.transfer_attack import TransferAttack
 from tfadv.utils import validation
@@ -31,6 +31,8 @@ def evaluate(
     eot_iter=20,
     seed=0,
     surrogate=None,
+    smoothed_draws=None,
+    strategy=None,
     verbose=0,
 ):
     """Robust accuracy of `model` on `data` under a named protocol, as a `RobustnessReport`.
@@ -48,11 +50,31 @@ def evaluate(
     5000 queries), plus a `TransferAttack` from `surrogate` when one is given (variant
     `"black-box"`).
 
-    Randomised models (two forward passes on the same input differ by more than 1e-4) are detected
-    automatically and attacked with Expectation over Transformation: the protocol's randomised
-    variant averages gradients over `eot_iter` draws (AutoAttack's `version="rand"`), and accuracy
-    is the majority vote of 10 forward passes. A model whose outputs are softmax probabilities is
-    attacked through its log-probabilities.
+    Randomised models (two forward passes on the same input differ by more than 1e-4, or
+    `randomized=True`) are evaluated as AutoAttack evaluates them:
+
+    - one forward pass decides correctness, on the clean and on every adversarial example (a
+      deployed randomised model answers with one draw). The draws, the attacks' included, are
+      keyed by `seed` and the batch (for noise drawn by Keras seed generators, as tfadv's noise
+      layers draw it; each keyed block leaves the generators' states as it found them), so that
+      an evaluation reproduces; with a `strategy` the replicas then take turns;
+    - APGD runs every example for its whole budget instead of stopping it at its first
+      misclassified iterate, which fooled one draw only (`stop_when_fooled=False`);
+    - the protocol runs what was asked: `"quick"`, `"standard"` and `"plus"` keep their attacks
+      (one gradient sample per step), the `randomized_model` flag is raised with the advice to
+      run `"rand"` (APGD-CE and APGD-DLR with gradients averaged over `eot_iter` draws,
+      AutoAttack's `version="rand"`). No protocol switches to other attacks;
+    - `smoothed_draws=N` adds the majority vote of `N` passes as a separate line (clean and
+      robust accuracy of the vote, each attack also run on the examples the vote still gets
+      right); it is never the headline.
+
+    On a model detected as deterministic the EOT of `"rand"` is idle: its attacks take one
+    gradient sample per step (`eot_iter` 1, the same numbers for a twentieth of the work), and the
+    report says so. These rules changed the numbers of randomised models (they were scored by a
+    majority vote of 10 passes, and the named protocols ran `"rand"`'s attacks on them) with the
+    same protocol versions (standard 2.1, quick/plus/rand 1.1); deterministic models' numbers did
+    not change. A model whose outputs are softmax probabilities is attacked through its
+    log-probabilities.
 
     With `checks=True` the report carries the sanity flags of `tfadv.evaluation.SANITY_CHECKS`, run
     on the first `check_examples` examples: zero input gradients, accuracy above chance at a radius
@@ -83,12 +105,22 @@ def evaluate(
         check_examples: int >= 1, how many examples the checks' extra attacks use. Defaults to
             `200`.
         randomized: `None` to detect randomness, or a bool to force it. Defaults to `None`.
-        eot_iter: int >= 1, EOT gradient samples per step against a randomised model. Defaults to
-            `20` (AutoAttack).
-        seed: int, seed of the attacks' random starts and searches. Defaults to `0`.
+        eot_iter: int >= 1, EOT gradient samples per step of the attacks that average gradients
+            (the `"rand"` protocol's, and the sanity checks' on a randomised model); 1 on a
+            deterministic model. Defaults to `20` (AutoAttack).
+        seed: int, seed of the attacks' random starts and searches, and the key of a randomised
+            model's draws. Defaults to `0`.
         surrogate: `None`, a differentiable model (or its path) with the same classes, or
             `"train"` (a small model trained on `data` labelled by the target's predictions): the
             source of the transfer attack. Defaults to `None` (no transfer attack).
+        smoothed_draws: `None` or int >= 1: also score the majority vote of that many forward
+            passes per example (ties: the lowest class), reported as the report's `smoothed`
+            line, never as its headline. Not with a multi-worker strategy. Defaults to `None`.
+        strategy: `None`, a `tf.distribute.Strategy` or a name from
+            `tfadv.distribute.STRATEGIES` (e.g. `"mirrored"`): the attacks' batches (the ones
+            of one device, whole) are dealt to its replicas and workers, so that every example's
+            verdict is the one device's for the same seed (`tfadv.evaluation.distributed`).
+            Defaults to `None` (one device).
         verbose: `0` (silent) or `1` (a progress bar). Defaults to `0`.
 
     Returns:
@@ -121,7 +153,16 @@ def evaluate(
         raise TypeError(f"`randomized` must be None or a bool. Received: randomized={randomized!r}")
     if limit is not None:
         limit = validation.check_steps(limit, "limit")
+    if smoothed_draws is not None:
+        smoothed_draws = validation.check_steps(smoothed_draws, "smoothed_draws")
     proto = get_protocol(protocol)
+    replicas = distributed.resolve_strategy(strategy)
+    if smoothed_draws is not None and replicas is not None and replicas.multi_worker:
+        raise ValueError(
+            "`smoothed_draws` needs every attack batch on this machine; a multi-worker strategy "
+            f"deals them out. Received: smoothed_draws={smoothed_draws}, strategy="
+            f"{type(replicas.strategy).__name__}"
+        )
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     model = _utils.unwrap_model(model)
@@ -142,16 +183,24 @@ def evaluate(
     if randomized is None:
         randomized = detected
     detail = f"detected: {detected}" + ("" if randomized == detected else ", overridden")
-    flags.append(SanityFlag("randomized_model", randomized, detail))
 
-    predictor = _utils.Predictor(model, batch_size, randomized=randomized)
+    predictor = _utils.Predictor(model, batch_size, randomized=randomized, seed=seed)
     surrogate = adaptive_checks.resolve_surrogate(surrogate, predictor, x, seed=seed)
-    attacks = proto.attacks(eps, norm, seed=seed, randomized=randomized, eot_iter=eot_iter)
-    variant = proto.variant(randomized)
+    # On a deterministic model every draw is the same: EOT is idle, one gradient sample suffices.
+    attacks = proto.attacks(eps, norm, seed=seed, randomized=randomized,
+                            eot_iter=eot_iter if randomized else 1)  # fmt: skip
+    variant = "default"
     if gradient_free:
         attacks, variant = _black_box_attacks(attacks, surrogate, eps, norm, seed), "black-box"
-    clean_correct = predictor.correct(x, y)
+    flag, notes = _checks.randomness_flag(proto, attacks, randomized, detail, eot_iter,
+                                          gradient_free, eps=eps, norm=norm, seed=seed)  # fmt: skip
+    flags.append(flag)
+    clean_correct = predictor.correct(x, y, key=("clean",))
     robust = clean_correct.copy()
+    smoothing = smoothed_draws is not None
+    if smoothing:  # the vote's own cascade: its clean verdicts, then each attack's
+        vote_robust = predictor.smoothed_predictions(x, smoothed_draws, key=("clean",)) == y
+        vote_clean = vote_robust.copy()
     fooled_by = {}
     broken_by = np.full(len(x), None, dtype=object)
     perturbation = np.full(len(x), np.nan)
@@ -159,16 +208,32 @@ def evaluate(
     n = len(x)
     progress = keras.utils.Progbar(n * len(attacks), unit_name="example") if verbose else None
     done = 0
-    for label, attack in attacks:
+    for number, (label, attack) in enumerate(attacks):
         attack_started = time.time()
         indices = np.flatnonzero(robust if proto.cascade else clean_correct)
         fooled = np.zeros(n, bool)
-        for batch in _utils.batches(indices, batch_size):
-            x_adv = attack.run(model, x[batch], y[batch], eps=eps).x_adv.numpy()
-            fooled[batch] = ~predictor.correct(x_adv, y[batch])
+        vote_fooled = np.zeros(n, bool)  # the examples the vote still gets right, then fooled
+        vote_targets = (vote_robust if proto.cascade else vote_clean) if smoothing else vote_fooled
+
+        def attack_batch(batch, attack=attack, number=number, targets=vote_targets,
+                         vote_fooled=vote_fooled):  # fmt: skip
+            key = (number, int(batch[0]))  # a randomised model's draws, keyed by the batch
+            with predictor.keyed("attack", *key):
+                x_adv = attack.run(model, x[batch], y[batch], eps=eps).x_adv.numpy()
+            mine = targets[batch]
+            if mine.any():  # (a multi-worker strategy is refused: every batch is local)
+                votes = predictor.smoothed_predictions(x_adv[mine], smoothed_draws, key=key)
+                vote_fooled[batch[mine]] = votes != y[batch[mine]]
+            return distributed.BatchVerdict(
+                ~predictor.correct(x_adv, y[batch], key=key), _norms(x_adv - x[batch], norm)
+            )
+
+        batches = _utils.batches(indices, batch_size)
+        for batch, verdict in distributed.run_batches(replicas, attack_batch, batches):
+            fooled[batch] = verdict.fooled
             first = fooled[batch] & np.array([b is None for b in broken_by[batch]], bool)
             broken_by[batch[first]] = label
-            perturbation[batch[first]] = _norms(x_adv - x[batch], norm)[first]
+            perturbation[batch[first]] = verdict.perturbation_norm[first]
             done += len(batch)
             if progress is not None:
                 progress.update(done)
@@ -178,14 +243,24 @@ def evaluate(
         fooled_by[label] = fooled
         robust &= ~fooled
         accuracy = robust.mean() if proto.cascade else (clean_correct & ~fooled).mean()
+        seconds = time.time() - attack_started
+        if smoothing:  # the examples the vote still gets right that one draw did not
+            left = np.flatnonzero(vote_targets & ~np.isin(np.arange(n), indices))
+            for batch in _utils.batches(left, batch_size):
+                key = ("vote only", number, int(batch[0]))
+                with predictor.keyed("attack", *key):
+                    x_adv = attack.run(model, x[batch], y[batch], eps=eps).x_adv.numpy()
+                votes = predictor.smoothed_predictions(x_adv, smoothed_draws, key=key)
+                vote_fooled[batch] = votes != y[batch]
+            vote_robust &= ~vote_fooled
         rows.append(
             {
                 "name": label,
                 "class": type(attack).__name__,
-                "budget": describe_budget(attack),
+                "budget": describe_budget(attack, num_classes),
                 "config": _json_config(attack),
                 "accuracy": float(accuracy),
-                "seconds": time.time() - attack_started,
+                "seconds": seconds,
                 "examples_attacked": int(len(indices)),
             }
         )
@@ -204,6 +279,10 @@ def evaluate(
         "broken_by": list(broken_by),
         "perturbation_norm": [None if np.isnan(v) else float(v) for v in perturbation],
     }
+    smoothed = None
+    if smoothing:
+        smoothed = SmoothedAccuracy(smoothed_draws, float(vote_clean.mean()),
+                                    float(vote_robust.mean()))  # fmt: skip
     return RobustnessReport(
         protocol=proto.name,
         protocol_version=proto.version,
@@ -217,8 +296,9 @@ def evaluate(
         n_examples=n,
         flags=flags,
         randomized=randomized,
-        eot_iter=eot_iter if randomized else 1,
-        votes=predictor.votes if randomized else 1,
+        eot_iter=_checks.max_eot(attacks),
+        smoothed=smoothed,
+        notes=notes,
         seconds=time.time() - started,
         robust_mask=robust,
         per_example=per_example,

@@ -20,9 +20,12 @@ class Protocol:
     own accuracy is reported. Either way the robust accuracy is the per-example worst case: an
     example counts as robust only if every attack fails on it.
 
-    A protocol may define a variant for randomised models (`rand_factories`), used when the model's
-    outputs change between two forward passes; its gradient attacks then average gradients over
-    `eot_iter` draws (Expectation over Transformation).
+    A protocol runs the same attacks on every model: nothing switches when the model is randomised
+    (AutoAttack warns and runs what was asked). `"rand"` is the protocol for randomised models:
+    its gradient attacks average gradients over `eot_iter` draws (Expectation over
+    Transformation). On a randomised model `attacks(..., randomized=True)` builds APGD attacks
+    that run every example for their whole budget (`stop_when_fooled=False`), as the reference
+    code does.
 
     Args:
         name: str, the protocol's name (`"quick"`, `"standard"`, ...).
@@ -33,8 +36,6 @@ class Protocol:
             `tfadv.attacks.Attack`.
         cascade: bool, whether each attack runs only on the examples still robust. Defaults to
             `True`.
-        rand_factories: optional list like `factories`, the variant for randomised models. Defaults
-            to `None` (the same attacks).
 
     Example:
 
@@ -49,46 +50,51 @@ class Protocol:
         parameter-free attacks", ICML 2020.
     """
 
-    def __init__(self, name, version, description, factories, *, cascade=True, rand_factories=None):
+    def __init__(self, name, version, description, factories, *, cascade=True):
         self.name = name
         self.version = version
         self.description = description
         self.factories = list(factories)
         self.cascade = bool(cascade)
-        self.rand_factories = None if rand_factories is None else list(rand_factories)
 
     def attacks(self, eps, norm, *, seed=0, randomized=False, eot_iter=20):
-        """Returns `[(label, attack), ...]` for radius `eps` and `norm`."""
+        """Returns `[(label, attack), ...]` for radius `eps` and `norm`.
+
+        `eot_iter` is the EOT of the attacks that average gradients (`"rand"`'s). With
+        `randomized=True` an APGD attack left to decide (`stop_when_fooled=None`) is built to run
+        every example for its whole budget: on a randomised model a misclassified iterate fooled
+        one noise draw only.
+        """
         eps = validation.check_eps(eps)
         norm = validation.check_choice("norm", norm, ("linf", "l2"))
-        factories = self.factories
-        if randomized and self.rand_factories is not None:
-            factories = self.rand_factories
-        return [(label, factory(eps, norm, seed, eot_iter)) for label, factory in factories]
-
-    def variant(self, randomized):
-        """`"rand"` when the randomised-model variant applies, else `"default"`."""
-        if getattr(self, "_variant", None) is not None:
-            return self._variant
-        return "rand" if randomized and self.rand_factories is not None else "default"
+        attacks = [(label, factory(eps, norm, seed, eot_iter)) for label, factory in self.factories]
+        if randomized:
+            attacks = [(label, full_budget(attack)) for label, attack in attacks]
+        return attacks
 
     def freeze(self, eps, norm, *, seed=0, randomized=False, eot_iter=20):
         """A copy of the protocol whose attacks are built once, so that repeated evaluations (one
-        per epoch in `RobustEvaluation`) reuse the compiled attacks. Name, version and variant are
-        kept."""
+        per epoch in `RobustEvaluation`) reuse the compiled attacks. Name and version are kept."""
         attacks = self.attacks(eps, norm, seed=seed, randomized=randomized, eot_iter=eot_iter)
-        frozen = Protocol(
+        return Protocol(
             self.name,
             self.version,
             self.description,
             [(label, _fixed(attack)) for label, attack in attacks],
             cascade=self.cascade,
         )
-        frozen._variant = self.variant(randomized)
-        return frozen
 
     def __repr__(self):
         return f"Protocol(name={self.name!r}, version={self.version!r})"
+
+
+def full_budget(attack):
+    """`attack`, or a copy of an APGD attack left to decide (`stop_when_fooled=None`) that would
+    stop examples early (one gradient sample per step) and instead runs every example for its
+    whole budget (`stop_when_fooled=False`): for randomised models."""
+    if isinstance(attack, APGD) and attack.stop_when_fooled is None and attack.compacts:
+        return type(attack).from_config({**attack.get_config(), "stop_when_fooled": False})
+    return attack
 
 
 def _pgd20(eps, norm, seed, eot_iter):
@@ -142,10 +148,6 @@ def _square(eps, norm, seed, eot_iter):
     return Square(eps=eps, norm=norm, n_queries=5000, p_init=0.8, restarts=1, seed=seed)
 
 
-# AutoAttack's `version="rand"`: APGD-CE and APGD-DLR, one restart each, gradients averaged over
-# `eot_iter` (20) draws.
-_RAND = [("APGD-CE", _apgd(100, "ce", eot=True)), ("APGD-DLR", _apgd(100, "dlr", eot=True))]
-
 #: The built-in protocols by name: `"quick"`, `"standard"`, `"plus"` and `"rand"`.
 PROTOCOLS = Registry("protocol", ordered=True)
 for _protocol in (
@@ -155,16 +157,13 @@ for _protocol in (
         "PGD-20 (CE, step 2.5 eps / 20) and APGD-CE (20 steps), each on every example.",
         [("PGD-20", _pgd20), ("APGD-CE", _apgd(20, "ce"))],
         cascade=False,
-        rand_factories=[
-            ("APGD-CE", _apgd(20, "ce", eot=True)),
-            ("APGD-DLR", _apgd(20, "dlr", True)),
-        ],
     ),
     Protocol(
         "standard",
         "2.1",
-        "AutoAttack's standard version: APGD-CE (100 steps), APGD-T (9 targets x 100 steps), FAB-T "
-        "(9 targets x 100 steps), Square (5000 queries), each on the examples still robust.",
+        "AutoAttack's standard version: APGD-CE (100 steps), APGD-T and FAB-T (100 steps on each "
+        "of the min(9, classes - 1) most likely wrong classes), Square (5000 queries), each on "
+        "the examples still robust.",
         [
             ("APGD-CE", _apgd(100, "ce")),
             ("APGD-T", _apgd_t),
@@ -172,14 +171,13 @@ for _protocol in (
             ("Square", _square),
         ],
         cascade=True,
-        rand_factories=_RAND,
     ),
     Protocol(
         "plus",
         "1.1",
         "AutoAttack's plus version: APGD-CE and APGD-DLR (5 restarts each), FAB (5 restarts), "
-        "Square (5000 queries), APGD-T and FAB-T (9 targets each), each on the examples still "
-        "robust.",
+        "Square (5000 queries), APGD-T and FAB-T (min(9, classes - 1) targets each), each on the "
+        "examples still robust.",
         [
             ("APGD-CE", _apgd(100, "ce", restarts=5)),
             ("APGD-DLR", _apgd(100, "dlr", restarts=5)),
@@ -189,22 +187,28 @@ for _protocol in (
             ("FAB-T", _fab(targeted=True)),
         ],
         cascade=True,
-        rand_factories=_RAND,
     ),
     Protocol(
         "rand",
         "1.1",
-        "AutoAttack's rand version, for randomised defences: APGD-CE and APGD-DLR with EOT over "
-        "`eot_iter` (20) gradient samples, each on the examples still robust.",
-        _RAND,
+        "AutoAttack's rand version, for randomised defences: APGD-CE and APGD-DLR (100 steps, one "
+        "restart) with EOT over `eot_iter` (20) gradient samples, each on the examples still "
+        "robust (on a model detected as deterministic `evaluate` takes one sample: EOT is idle).",
+        [("APGD-CE", _apgd(100, "ce", eot=True)), ("APGD-DLR", _apgd(100, "dlr", eot=True))],
         cascade=True,
     ),
 ):
     PROTOCOLS.register(_protocol, name=_protocol.name)
 # `"standard"`, `"plus"` and `"rand"` are AutoAttack's versions of those names (Croce and Hein 2020,
 # `autoattack.py`), with its budgets: 100 iterations for APGD and FAB, 9 target classes for APGD-T
-# and FAB-T, one restart for the targeted attacks and 5 for the untargeted ones in `"plus"`, 5000
-# queries for Square (`p_init` 0.8, one restart), EOT over 20 samples in `"rand"`.
+# and FAB-T (at most classes - 1), one restart for the targeted attacks and 5 for the untargeted
+# ones in `"plus"`, 5000 queries for Square (`p_init` 0.8, one restart), EOT over 20 samples in
+# `"rand"`. Randomised models are scored as AutoAttack scores them (one forward pass decides
+# correctness; APGD runs every example for its whole budget) and no protocol switches to other
+# attacks on them. Until these versions (standard 2.1, quick/plus/rand 1.1) were released, a
+# randomised model was scored by a majority vote of 10 passes and `"quick"`, `"standard"` and
+# `"plus"` ran `"rand"`'s attacks on it: the numbers of randomised models changed with this
+# release, those of deterministic models did not.
 
 
 def get_protocol(protocol):
@@ -262,12 +266,25 @@ def _fixed(attack):
     return factory
 
 
-def describe_budget(attack):
-    """A one-line human-readable budget of an attack, e.g. `"100 steps x 1 restart"`."""
+def targets_used(attack, num_classes=None):
+    """The target classes a targeted attack really tries: `min(n_target_classes, classes - 1)`
+    (at least 1), or `n_target_classes` when `num_classes` is unknown."""
+    if num_classes is None:
+        return attack.n_target_classes
+    return max(min(attack.n_target_classes, int(num_classes) - 1), 1)
+
+
+def describe_budget(attack, num_classes=None):
+    """A one-line human-readable budget of an attack, e.g. `"100 steps x 1 restart"`.
+
+    With `num_classes`, a targeted attack states the targets it really tries (`targets_used`: a
+    2-class model has 1).
+    """
     name = type(attack).__name__
     parts = []
     if isinstance(attack, APGDT) or (isinstance(attack, FABT) and attack.targeted):
-        parts.append(f"{attack.n_target_classes} targets x {attack.steps} steps")
+        targets = targets_used(attack, num_classes)
+        parts.append(f"{targets} target{'s' if targets != 1 else ''} x {attack.steps} steps")
     elif hasattr(attack, "steps"):
         parts.append(f"{attack.steps} steps")
     if isinstance(attack, Square):

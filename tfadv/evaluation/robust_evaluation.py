@@ -40,7 +40,8 @@ class RobustEvaluation(keras.callbacks.Callback):
         every: int >= 1, evaluate every `every` epochs (other epochs get no key). Defaults to `1`.
         limit: optional int, use only the first `limit` validation examples. Defaults to `None`.
         batch_size: int >= 1. Defaults to `256`.
-        eot_iter: int >= 1, EOT samples against a randomised model. Defaults to `20`.
+        eot_iter: int >= 1, EOT samples of the attacks that average gradients (`"rand"`'s)
+            against a randomised model (1 against a deterministic one). Defaults to `20`.
         seed: int, the attacks' seed. Defaults to `0`.
         verbose: `0` or `1` (print the robust accuracy each time). Defaults to `0`.
 
@@ -114,7 +115,7 @@ class RobustEvaluation(keras.callbacks.Callback):
                 self.norm,
                 seed=self.seed,
                 randomized=self._randomized,
-                eot_iter=self.eot_iter,
+                eot_iter=self.eot_iter if self._randomized else 1,  # EOT idle: one sample
             )
         report = evaluate(
             classifier,

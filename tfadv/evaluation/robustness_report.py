@@ -1,10 +1,46 @@
 """`RobustnessReport`: a robust accuracy with the protocol, budgets and checks behind it."""
 
+import dataclasses
+
 import numpy as np
 
 from tfadv._version import __version__
 from tfadv.evaluation.sanity_checks import SanityFlag
 from tfadv.utils.json_io import JsonMixin
+
+
+@dataclasses.dataclass(frozen=True)
+class SmoothedAccuracy:
+    """The accuracies of the majority vote of several forward passes of a randomised model.
+
+    Reported on its own line, never as the headline: a deployed randomised model answers with one
+    draw, and AutoAttack scores one draw.
+
+    Attributes:
+        draws: int, forward passes per vote.
+        clean_accuracy: float, the vote's accuracy on the clean examples.
+        robust_accuracy: float, the share of examples whose vote is right on the clean example and
+            on the adversarial example of every attack that ran on it (each attack runs on the
+            examples the vote still gets right, as the protocol's cascade does).
+    """
+
+    draws: int
+    clean_accuracy: float
+    robust_accuracy: float
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, config):
+        return cls(int(config["draws"]), float(config["clean_accuracy"]),
+                   float(config["robust_accuracy"]))  # fmt: skip
+
+    def __str__(self):
+        return (
+            f"smoothed prediction, {self.draws} draws: clean {self.clean_accuracy:.2%}, "
+            f"robust {self.robust_accuracy:.2%} (majority vote; not the headline)"
+        )
 
 
 class RobustnessReport(JsonMixin):
@@ -17,12 +53,15 @@ class RobustnessReport(JsonMixin):
     prints as a table and converts to a dict and to JSON (and back).
 
     Attack accuracies are `"cumulative"` for cascaded protocols (AutoAttack: the accuracy after that
-    attack and all earlier ones) and `"individual"` otherwise (that attack alone).
+    attack and all earlier ones) and `"individual"` otherwise (that attack alone). A randomised
+    model's accuracies count one forward pass per example, as AutoAttack counts them; the majority
+    vote of several passes, when asked for, is the separate `smoothed` line.
 
     Args:
         protocol: str, the protocol name (`"quick"`, `"standard"`, `"custom"`).
         protocol_version: str or `None`, the protocol's version.
-        variant: str, `"default"` or `"rand"` (the randomised-model variant with EOT).
+        variant: str, `"default"`, or `"black-box"` when a gradient-free model (an ONNX file)
+            was attacked by the protocol's black-box attacks only.
         eps: float, the radius.
         norm: str, `"linf"` or `"l2"`.
         attacks: list of dicts with keys `name`, `class`, `budget`, `config`, `accuracy`,
@@ -33,8 +72,12 @@ class RobustnessReport(JsonMixin):
         n_examples: int.
         flags: list of `tfadv.evaluation.SanityFlag` (or their dicts).
         randomized: bool, whether the model was treated as randomised.
-        eot_iter: int, gradient samples per step used against a randomised model (1 otherwise).
-        votes: int, forward passes whose majority vote scored a randomised model (1 otherwise).
+        eot_iter: int, the most gradient samples per step (EOT) any attack took (1: none).
+        smoothed: optional `SmoothedAccuracy` (or its dict), the majority vote's accuracies.
+            Defaults to `None` (not asked for).
+        notes: list of str, lines printed under the headline: what the evaluation decided for
+            this model (EOT idle on a deterministic model, the protocol to use on a randomised
+            one). Defaults to `()`.
         seconds: float, the wall time of the whole evaluation.
         tfadv_version: str, the tfadv version that produced the report. Defaults to the installed
             one.
@@ -72,7 +115,8 @@ class RobustnessReport(JsonMixin):
         flags=(),
         randomized=False,
         eot_iter=1,
-        votes=1,
+        smoothed=None,
+        notes=(),
         seconds=0.0,
         tfadv_version=None,
         robust_mask=None,
@@ -93,7 +137,10 @@ class RobustnessReport(JsonMixin):
         self.flags = [f if isinstance(f, SanityFlag) else SanityFlag.from_dict(f) for f in flags]
         self.randomized = bool(randomized)
         self.eot_iter = int(eot_iter)
-        self.votes = int(votes)
+        if smoothed is not None and not isinstance(smoothed, SmoothedAccuracy):
+            smoothed = SmoothedAccuracy.from_dict(smoothed)
+        self.smoothed = smoothed
+        self.notes = [str(note) for note in notes]
         self.seconds = float(seconds)
         self.tfadv_version = tfadv_version
         self.per_example = (
@@ -178,7 +225,8 @@ class RobustnessReport(JsonMixin):
             "flags": [f.to_dict() for f in self.flags],
             "randomized": self.randomized,
             "eot_iter": self.eot_iter,
-            "votes": self.votes,
+            "smoothed": None if self.smoothed is None else self.smoothed.to_dict(),
+            "notes": list(self.notes),
             "seconds": self.seconds,
             "tfadv_version": self.tfadv_version,
             "summary": self.summary,
@@ -191,6 +239,9 @@ class RobustnessReport(JsonMixin):
     def from_dict(cls, config):
         config = dict(config)
         config.pop("summary", None)  # derived
+        # Reports written before randomised models were scored by one draw recorded the vote's
+        # size; their accuracies were votes (see `tfadv.evaluation.protocols`).
+        config.pop("votes", None)
         config["flags"] = [SanityFlag.from_dict(f) for f in config.get("flags", [])]
         return cls(**config)
 
@@ -206,10 +257,16 @@ class RobustnessReport(JsonMixin):
             f"eps={self.eps:g}, {self.n_examples} examples, {self.seconds:.1f} s",
         ]
         if self.randomized:
-            lines.append(
-                f"Randomised model: EOT over {self.eot_iter} gradient samples, accuracy by "
-                f"majority vote over {self.votes} forward passes."
+            gradients = (
+                f"the attacks averaged {self.eot_iter} gradient samples per step (EOT)"
+                if self.eot_iter > 1
+                else "the attacks took one gradient sample per step (no EOT)"
             )
+            lines.append(
+                "Randomised model: accuracy counts one forward pass per example, as AutoAttack "
+                f"counts it; {gradients}."
+            )
+        lines += self.notes
         width = max([len("worst case")] + [len(a["name"]) for a in self.attacks])
         budget_width = max([len("budget")] + [len(a["budget"]) for a in self.attacks])
         header = (
@@ -226,6 +283,8 @@ class RobustnessReport(JsonMixin):
             f"  {'worst case':<{width}}  {'':<{budget_width}}  {self.robust_accuracy:>8.2%}"
         )
         lines.append(f"  (attack accuracies are {self.accuracy_kind})")
+        if self.smoothed is not None:
+            lines.append(str(self.smoothed))
         if self.flags:
             lines.append("Sanity checks:")
             lines += [f"  {flag}" for flag in self.flags]

@@ -2,7 +2,8 @@
 
 Each check is a named flag with a one-line explanation. `tfadv.evaluation.evaluate` runs them
 automatically; a raised flag means the evaluation probably overestimates robustness (or, for
-`randomized_model`, that it had to use Expectation over Transformation).
+`randomized_model`, that the model is random and needs Expectation over Transformation). A flag
+may carry an explanation worded for the model at hand (`RANDOMISED_EXPLANATIONS`).
 """
 
 import numpy as np
@@ -19,8 +20,9 @@ _EXPLANATIONS = {
         "log-probabilities were attacked instead; remove the softmax."
     ),
     "randomized_model": (
-        "Two forward passes on the same input differ: the model is random, so gradients were "
-        "averaged over several draws (EOT) and accuracy is a majority vote."
+        "Two forward passes on the same input differ: the model is random. Accuracy counts one "
+        'forward pass per example, as AutoAttack counts it; attack it with protocol "rand" '
+        "(gradients averaged over `eot_iter` draws, EOT)."
     ),
     "zero_gradients": (
         "Many input gradients are exactly zero (masked or shattered gradients): gradient attacks "
@@ -57,6 +59,37 @@ SANITY_CHECKS = Registry("sanity check", ordered=True)
 for _name, _explanation in _EXPLANATIONS.items():
     SANITY_CHECKS.register(_explanation, name=_name)
 
+#: The explanations of the flags whose reading changes on a randomised model, where each verdict
+#: is one noise draw: two attacks (or one attack at two radii) can differ by chance.
+RANDOMISED_EXPLANATIONS = {
+    "more_effort_raises_accuracy": (
+        "On a randomised model more effort can raise accuracy by chance (each verdict is one "
+        "noise draw); a rise beyond that spread still says the attacks are not converged: use "
+        'protocol "rand" (EOT) and more draws (`eot_iter`) before trusting the number.'
+    ),
+    "non_monotone_in_eps": (
+        "On a randomised model accuracy can rise with the radius by chance (each verdict is one "
+        "noise draw); a rise beyond that spread still says the attack is failing: use protocol "
+        '"rand" (EOT) and more draws (`eot_iter`).'
+    ),
+    "black_box_beats_white_box": (
+        "On a randomised model the gradient-free Square attack can break examples by chance (its "
+        "queries see many noise draws); a share beyond that spread says the gradients mislead "
+        'the white-box attacks: use protocol "rand" (EOT) before trusting the number.'
+    ),
+    "scaled_logits_beat_protocol": (
+        "On a randomised model any further attack breaks some examples by chance (its verdict is "
+        "one more noise draw, wrong about as often as one draw is on clean inputs); a share "
+        "well beyond that says the logits saturate the softmax and hide the gradient (Hitaj et "
+        "al.)."
+    ),
+    "transfer_beats_protocol": (
+        "On a randomised model any further attack breaks some examples by chance (its verdict is "
+        "one more noise draw, wrong about as often as one draw is on clean inputs); a share "
+        "well beyond that says the model's own gradients are obfuscated."
+    ),
+}
+
 #: Share of examples with an all-zero input gradient above which `zero_gradients` is raised.
 ZERO_GRADIENT_SHARE = 0.05
 #: Accuracy above `1 / num_classes + this` at a large radius raises `above_chance_at_large_eps`.
@@ -81,18 +114,29 @@ class SanityFlag:
         name: str, a key of `tfadv.evaluation.SANITY_CHECKS`.
         raised: `True` when the check fired, `False` when it passed, `None` when it was not run.
         detail: str, the numbers behind the outcome.
-        explanation: str, the check's one-line explanation.
+        explanation: str, the one-line explanation: the check's registered one, or one worded
+            for the model at hand (given to the constructor).
     """
 
-    def __init__(self, name, raised, detail=""):
+    def __init__(self, name, raised, detail="", explanation=None):
         validation.check_choice("name", name, tuple(SANITY_CHECKS))
         self.name = name
         self.raised = None if raised is None else bool(raised)
         self.detail = detail
+        self._explanation = explanation
 
     @property
     def explanation(self):
-        return SANITY_CHECKS[self.name]
+        return self._explanation or SANITY_CHECKS[self.name]
+
+    def worded(self, explanation=None, detail=None):
+        """A copy with another explanation and/or detail."""
+        return SanityFlag(
+            self.name,
+            self.raised,
+            self.detail if detail is None else detail,
+            self._explanation if explanation is None else explanation,
+        )
 
     @property
     def status(self):
@@ -104,7 +148,10 @@ class SanityFlag:
 
     @classmethod
     def from_dict(cls, config):
-        return cls(config["name"], config["raised"], config.get("detail", ""))
+        explanation = config.get("explanation")
+        if explanation == SANITY_CHECKS[config["name"]]:
+            explanation = None
+        return cls(config["name"], config["raised"], config.get("detail", ""), explanation)
 
     def __str__(self):
         line = f"[{self.status:>4}] {self.name}"
@@ -119,6 +166,16 @@ class SanityFlag:
 
     def __eq__(self, other):
         return isinstance(other, SanityFlag) and self.to_dict() == other.to_dict()
+
+
+def for_randomised_model(flags):
+    """`flags` with the explanations of `RANDOMISED_EXPLANATIONS` for a randomised model."""
+    return [
+        flag.worded(RANDOMISED_EXPLANATIONS[flag.name])
+        if flag.name in RANDOMISED_EXPLANATIONS
+        else flag
+        for flag in flags
+    ]
 
 
 def detect_randomized(model, x, atol=_utils.RANDOMIZED_ATOL):

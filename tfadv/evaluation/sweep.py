@@ -218,6 +218,8 @@ def sweep(
     else:
         flags.append(SanityFlag("above_chance_at_large_eps", None, f"largest eps below {large:g}"))
     first = reports[0]
+    if first.randomized:  # each verdict is one noise draw: accuracy can rise by chance
+        flags = sanity_checks.for_randomised_model(flags)
     result = SweepResult(
         eps=eps_values,
         accuracy=accuracy,
