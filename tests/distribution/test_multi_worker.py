@@ -4,16 +4,13 @@ Each worker (`_multi_worker_task.py`) trains PGD-AT and TRADES for an epoch, sav
 saved weights and trains a second epoch. Slow: the two processes take minutes on a shared CPU.
 """
 
-import json
 import os
-import socket
-import subprocess
-import sys
 
 import _tiny
 import keras
 import numpy as np
 import pytest
+from _cluster import run_two_workers
 
 import tfadv
 
@@ -36,40 +33,10 @@ def build(name):
     return model
 
 
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.mark.slow
 def test_two_workers_agree_and_match_one_device_after_a_restart(tmp_path):
     script = os.path.join(os.path.dirname(__file__), "_multi_worker_task.py")
-    ports = json.dumps(free_ports(2))
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    workers = [
-        subprocess.Popen(
-            [sys.executable, script, str(i), ports, str(tmp_path)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for i in range(2)
-    ]
-    logs = []
-    try:
-        for worker in workers:
-            out, _ = worker.communicate(timeout=600)
-            logs.append(out.decode()[-3000:])
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-    assert [w.returncode for w in workers] == [0, 0], "\n".join(logs)
+    run_two_workers(script, tmp_path)
     results = [np.load(tmp_path / f"worker{i}.npz") for i in range(2)]
     x, y = _tiny.data(GLOBAL_BATCH * STEPS)
     for name in ("pgd_at", "trades"):

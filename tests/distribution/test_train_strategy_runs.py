@@ -18,7 +18,7 @@ import ml_collections
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_multi_worker import free_ports
+from _cluster import free_ports
 
 import tfadv
 from tfadv.experiment import build, distributed

@@ -8,8 +8,6 @@ worker of the multi-worker test.
 
 import json
 import os
-import socket
-import subprocess
 import sys
 
 import keras
@@ -17,6 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.distribution._cluster import run_two_workers
 from tests.evaluation.conftest import AlwaysNoise
 from tfadv.attacks.apgd import APGD
 from tfadv.attacks.pgd import PGD
@@ -131,41 +130,13 @@ def test_cli_strategy_is_checked_in_one_line(capsys):
 
 
 # ---------------------------------------------------------------------------------- two workers
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @pytest.mark.slow
 def test_two_workers_give_the_verdicts_of_one_device(tmp_path):
-    ports = json.dumps(_free_ports(2))
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": path}  # (imports `tests`)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, __file__, str(i), ports, str(tmp_path)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for i in range(2)
-    ]
-    logs = []
-    try:
-        for worker in workers:
-            out, _ = worker.communicate(timeout=600)
-            logs.append(out.decode()[-3000:])
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-    assert [w.returncode for w in workers] == [0, 0], "\n".join(logs)
+    run_two_workers(__file__, tmp_path, env={"PYTHONPATH": path})  # (the script imports `tests`)
     model, (x, y) = nearest_mean_classifier(), digits()
     one = evaluate(model, (x, y), protocol=cascade(), **_WORKER_OPTIONS)
     assert 0 < one.robust_accuracy < one.clean_accuracy
