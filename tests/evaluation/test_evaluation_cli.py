@@ -64,3 +64,18 @@ def test_cli_start_evaluates_a_slice_of_the_split(saved_model, tmp_path, capsys)
 def test_cli_start_outside_the_split_names_the_value(saved_model, start):
     with pytest.raises(ValueError, match=f"Received: --start={start}"):
         _run(["evaluate", saved_model, "--start", start, "--limit", "4", "--quiet"])
+
+
+def test_cli_smoothed_draws_reach_evaluate(saved_model, monkeypatch, capsys):
+    seen = {}
+
+    def fake_evaluate(model, data, **options):
+        seen.update(options)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(tfadv.cli.evaluate, "evaluate", fake_evaluate)
+    base = ["evaluate", saved_model, "--limit", "4", "--protocol", "rand"]
+    assert tfadv.cli.main.main([*base, "--smoothed-draws", "5"]) == 2
+    assert seen["smoothed_draws"] == 5 and seen["protocol"] == "rand"
+    assert tfadv.cli.main.main(base) == 2
+    assert seen["smoothed_draws"] is None  # off unless asked: never the headline

@@ -1,6 +1,7 @@
 """The attack base class: the calling convention, the invariants and the attack registry."""
 
 import abc
+import threading
 
 import tensorflow as tf
 
@@ -10,6 +11,9 @@ from tfadv.attacks.losses import attack_objective
 from tfadv.attacks.threat_model import get_threat_model
 from tfadv.utils import validation
 from tfadv.utils.registry import Registry
+
+#: Guards the lazy creation of each attack's `tf.function` against concurrent replicas.
+_COMPILE_LOCK = threading.Lock()
 
 #: Every attack, by registry name (`"pgd"`, `"apgd"`, ...); filled by `Attack` subclasses that declare
 #: `registry_name` (each module of `tfadv.attacks` is imported on first look-up).
@@ -204,12 +208,13 @@ class Attack(abc.ABC):
     def _compiled_function(self):
         """This attack's `tf.function` (one per attack object: a model's Python-level switches,
         such as `tfadv.layers.use_auxiliary_bn`, are read when it traces)."""
-        if self._compiled is None:
-            # The attacks' loops are `tf.while_loop`s, so they need no AutoGraph, and converting
-            # their code took most of the tracing time (4.8 s of the "standard" protocol's four
-            # attacks against 0.95 s without). A model whose `call` needs AutoGraph (a Python `if`
-            # on a tensor) is traced again with it: see `run`.
-            self._compiled = tf.function(self._run_graph, autograph=False)
+        with _COMPILE_LOCK:  # replicas' threads (evaluation under a strategy) make it once
+            if self._compiled is None:
+                # The attacks' loops are `tf.while_loop`s, so they need no AutoGraph, and
+                # converting their code took most of the tracing time (4.8 s of the "standard"
+                # protocol's four attacks against 0.95 s without). A model whose `call` needs
+                # AutoGraph (a Python `if` on a tensor) is traced again with it: see `run`.
+                self._compiled = tf.function(self._run_graph, autograph=False)
         return self._compiled
 
     def _run_graph(self, model, x, y, eps, base_eps, **options):

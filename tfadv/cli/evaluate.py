@@ -60,7 +60,8 @@ def add_parser(subparsers):
         ("--protocol", "standard", "evaluation protocol", PROTOCOL_NAMES),
         ("--batch-size", 256, "examples per attack batch", None),
         ("--seed", 0, "seed of the attacks", None),
-        ("--eot-iter", 20, "EOT gradient samples against a randomised model", None),
+        ("--eot-iter", 20, 'EOT gradient samples of the "rand" protocol\'s attacks', None),
+        ("--smoothed-draws", 0, "also report a majority vote over N draws (0: off)", None),
     ):
         parser.add_argument(
             flag,
@@ -152,10 +153,14 @@ def run(args):
         )
     names = ("eps", "norm", "protocol", "batch_size", "checks", "eot_iter", "seed", "surrogate")
     options = {name: getattr(args, name) for name in names}  # the flags keep evaluate's names
+    options["smoothed_draws"] = args.smoothed_draws or None
     verbose = 0 if args.quiet else 1
     report = evaluate(model, (x, y), strategy=strategy, verbose=verbose, **options)
     print(report)
-    if args.json:
+    # Under multi_worker every worker holds the whole report: the chief (task 0) writes it.
+    resolver = getattr(strategy, "cluster_resolver", None)
+    chief = resolver is None or not resolver.task_id
+    if args.json and chief:
         report.to_json(args.json)
         print(f"Wrote {args.json}")
     return 0

@@ -16,6 +16,9 @@ from tfadv.attacks.attack import model_logits
 from tfadv.deployable import LogProbabilities
 from tfadv.utils import validation
 
+#: Guards the lazy tracing of a `Predictor`'s logits function against concurrent replicas.
+_TRACE_LOCK = threading.Lock()
+
 __all__ = [
     "RANDOMIZED_ATOL",
     "LogProbabilities",
@@ -196,11 +199,12 @@ class Predictor:
         """The logits function, traced once for any batch size of `x`'s image shape (as the attacks
         are), so that batches of other sizes (the last one, the examples left after an attack) do
         not retrace it."""
-        if self._fn is None:
-            model = self.model
-            function = tf.function(lambda images: model_logits(model, images))
-            spec = tf.TensorSpec([None, *np.shape(x)[1:]], tf.float32)
-            self._fn = function.get_concrete_function(spec)
+        with _TRACE_LOCK:  # replicas' threads (evaluation under a strategy) trace it once
+            if self._fn is None:
+                model = self.model
+                function = tf.function(lambda images: model_logits(model, images))
+                spec = tf.TensorSpec([None, *np.shape(x)[1:]], tf.float32)
+                self._fn = function.get_concrete_function(spec)
         return self._fn
 
     def logits(self, x):
