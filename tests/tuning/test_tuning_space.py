@@ -5,7 +5,8 @@ import keras_tuner
 import ml_collections
 import pytest
 
-from tfadv.experiment.schema import base_config, method_config
+from tfadv.experiment.schema import BY_PATH, base_config, method_config
+from tfadv.tuning import TUNERS
 from tfadv.tuning.space import Dimension, parse_space, with_values
 
 
@@ -88,3 +89,7 @@ def test_space_becomes_hyperparameters_and_config_values():
     trial = with_values(config, {**values, "attack.eps": 0.2, "workdir": "out/trials/0"})
     assert (trial.attack.eps, trial.model.kwargs.width, trial.workdir) == (0.2, 1, "out/trials/0")
     assert "search" not in trial and "search" in config  # the trial is a plain run's config
+
+
+def test_the_schema_lists_the_tuners_the_search_builds():
+    assert tuple(TUNERS.names()) == tuple(BY_PATH["search.tuner"].choices)

@@ -12,6 +12,7 @@ from tfadv.attacks.pgd import PGD
 from tfadv.data import load, load_numpy, random_affine, random_crop_flip
 from tfadv.data._catalog import dataset_info
 from tfadv.schedules import LinearRamp
+from tfadv.utils.registry import Registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,30 +152,58 @@ def build_method(config, plan, classifier):
     )  # fmt: skip
 
 
+#: Learning-rate schedules by name (`lr_schedule.name`): `(config, steps_per_epoch, total_steps)`
+#: to a rate or a `keras.optimizers.schedules.LearningRateSchedule`, in optimizer steps.
+LR_SCHEDULES = Registry("learning-rate schedule", ordered=True)
+LR_SCHEDULES.register(
+    lambda config, per_epoch, total: config.optimizer.learning_rate, name="constant"
+)
+
+
+@LR_SCHEDULES.register(name="cosine")
+def _cosine(config, per_epoch, total):
+    lr, peak = config.lr_schedule, config.optimizer.learning_rate
+    warmup = int(lr.warmup_epochs * per_epoch)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else peak, decay_steps=max(1, total - warmup), alpha=lr.alpha,
+        warmup_target=peak if warmup else None, warmup_steps=warmup,
+    )  # fmt: skip
+
+
+@LR_SCHEDULES.register(name="piecewise")
+def _piecewise(config, per_epoch, total):
+    lr, rate = config.lr_schedule, config.optimizer.learning_rate
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        [int(b * per_epoch) for b in lr.boundaries], [rate] + [rate * f for f in lr.factors]
+    )
+
+
+#: Optimizers by name (`optimizer.name`): `(rate, optimizer config, EMA arguments)` to an optimizer.
+OPTIMIZERS = Registry("optimizer", ordered=True)
+OPTIMIZERS.register(
+    lambda rate, opt, ema: keras.optimizers.Adam(
+        rate, weight_decay=opt.weight_decay or None, **ema
+    ),
+    name="adam",
+)
+OPTIMIZERS.register(
+    lambda rate, opt, ema: keras.optimizers.AdamW(rate, weight_decay=opt.weight_decay, **ema),
+    name="adamw",
+)
+OPTIMIZERS.register(
+    lambda rate, opt, ema: keras.optimizers.SGD(
+        rate, momentum=opt.momentum, nesterov=opt.nesterov, weight_decay=opt.weight_decay or None,
+        **ema,
+    ),
+    name="sgd",
+)  # fmt: skip
+
+
 def build_optimizer(config, train_size):
     """The optimizer with its learning-rate schedule (in optimizer steps) and weight averaging."""
     steps_per_epoch = max(1, math.ceil(train_size / config.batch_size))
     total = config.epochs * steps_per_epoch
-    opt, lr = config.optimizer, config.lr_schedule
-    rate = opt.learning_rate
-    if lr.name == "cosine":
-        warmup = int(lr.warmup_epochs * steps_per_epoch)
-        peak = opt.learning_rate
-        rate = keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else peak, decay_steps=max(1, total - warmup), alpha=lr.alpha,
-            warmup_target=peak if warmup else None, warmup_steps=warmup,
-        )  # fmt: skip
-    elif lr.name == "piecewise":
-        rate = keras.optimizers.schedules.PiecewiseConstantDecay(
-            [int(b * steps_per_epoch) for b in lr.boundaries],
-            [opt.learning_rate] + [opt.learning_rate * f for f in lr.factors],
-        )
-    decay = opt.weight_decay or None
+    opt = config.optimizer
+    rate = LR_SCHEDULES[config.lr_schedule.name](config, steps_per_epoch, total)
     ema = {"use_ema": True, "ema_momentum": opt.ema_momentum} if opt.ema_momentum else {}
-    if opt.name == "sgd":
-        return keras.optimizers.SGD(
-            rate, momentum=opt.momentum, nesterov=opt.nesterov, weight_decay=decay, **ema
-        )
-    if opt.name == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=opt.weight_decay, **ema)
-    return keras.optimizers.Adam(rate, weight_decay=decay, **ema)
+    return OPTIMIZERS[opt.name](rate, opt, ema)

@@ -15,6 +15,7 @@ from ml_collections import config_dict
 from tfadv.data import DATASETS
 from tfadv.distribute import STRATEGIES
 from tfadv.evaluation.protocols import PROTOCOLS
+from tfadv.experiment.build import LR_SCHEDULES, OPTIMIZERS
 from tfadv.methods import METHODS
 from tfadv.models import MODELS
 from tfadv.utils.registry import check_knobs
@@ -117,13 +118,13 @@ FIELDS = (
     F("attack.norm", str, "linf", "training attack norm", choices=NORMS),
     F("eps_schedule.kind", str, "linear_ramp", "training radius schedule", choices=("constant", "linear_ramp")),
     F("eps_schedule.ramp_epochs", float, 4.0, "epochs of the ramp from 0 to attack.eps", ">= 0"),
-    F("optimizer.name", str, "adam", "optimizer", choices=("adam", "adamw", "sgd")),
+    F("optimizer.name", str, "adam", "optimizer", choices=OPTIMIZERS),
     F("optimizer.learning_rate", float, 1e-3, "learning rate (the schedule's peak)", "> 0"),
     F("optimizer.momentum", float, 0.9, "SGD momentum", ">= 0, <= 1"),
     F("optimizer.nesterov", bool, False, "SGD Nesterov momentum"),
     F("optimizer.weight_decay", float, 0.0, "weight decay (0: off)", ">= 0"),
     F("optimizer.ema_momentum", float, 0.0, "weight averaging a = m a + (1 - m) w after each step, validated, kept and exported (0: off)", ">= 0, < 1"),
-    F("lr_schedule.name", str, "cosine", "learning-rate schedule over the run's epochs", choices=("constant", "cosine", "piecewise")),
+    F("lr_schedule.name", str, "cosine", "learning-rate schedule over the run's epochs", choices=LR_SCHEDULES),
     F("lr_schedule.alpha", float, 0.05, "cosine: the final fraction of the rate", ">= 0, <= 1"),
     F("lr_schedule.warmup_epochs", float, 0.0, "cosine: linear warm-up, epochs", ">= 0"),
     F("lr_schedule.boundaries", tuple, (), "piecewise: increasing epochs at which the rate changes"),

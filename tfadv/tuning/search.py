@@ -15,12 +15,11 @@ from tfadv.evaluation.sweep import SweepResult, sweep
 from tfadv.experiment import build, runner
 from tfadv.experiment import config as config_lib
 from tfadv.experiment.run_state import RunState, read_json, write_json_atomic, write_text
-from tfadv.experiment.schema import BY_PATH
 from tfadv.experiment.workdir import CHECKPOINTS
 from tfadv.tuning.space import parse_space, with_values
 from tfadv.utils import validation
+from tfadv.utils.registry import Registry
 
-TUNERS = BY_PATH["search.tuner"].choices
 SMOKE_MAX_TRIALS = 2  # the most trials a `--smoke` search runs
 CONFIG_FILE = "tune_config.json"
 _TUNER_ID = "tfadv"
@@ -38,6 +37,22 @@ class _GridOracle(keras_tuner.oracles.GridSearchOracle):
         for trial_id in sorted(values, key=order):
             self._ordered_ids.insert(trial_id)
         self._populate_next = list(self.end_order)
+
+
+#: Keras Tuner's oracles by `search.tuner` name: `(max_trials, config, common arguments)` to an oracle.
+TUNERS = Registry("tuner", ordered=True)
+TUNERS.register(
+    lambda n, config, common: keras_tuner.oracles.RandomSearchOracle(max_trials=n, **common),
+    name="random",
+)
+TUNERS.register(
+    lambda n, config, common: keras_tuner.oracles.BayesianOptimizationOracle(
+        max_trials=n, **common
+    ),
+    name="bayesian",
+)
+TUNERS.register(lambda n, config, common: _hyperband(n, config, common), name="hyperband")
+TUNERS.register(lambda n, config, common: _GridOracle(max_trials=n, **common), name="grid")
 
 
 def tune(config, *, overwrite=False, smoke=False, command="tfadv tune"):
@@ -165,16 +180,14 @@ def _oracle(tuner, objective, max_trials, config, dimensions):
     for dimension in dimensions:
         dimension.declare(hp)
     common = {"objective": objective, "seed": config.seed, "hyperparameters": hp}
-    oracles = keras_tuner.oracles
-    if tuner == "hyperband":
-        oracle = oracles.HyperbandOracle(max_epochs=config.epochs, **common)
-        oracle.max_trials = max_trials  # Hyperband takes no max_trials; the base oracle honours it
-    else:
-        kinds = {"random": oracles.RandomSearchOracle, "grid": _GridOracle}
-        oracle = kinds.get(tuner, oracles.BayesianOptimizationOracle)(
-            max_trials=max_trials, **common
-        )
+    oracle = TUNERS[tuner](max_trials, config, common)
     oracle.verbose = 0  # the search prints its own lines
+    return oracle
+
+
+def _hyperband(max_trials, config, common):
+    oracle = keras_tuner.oracles.HyperbandOracle(max_epochs=config.epochs, **common)
+    oracle.max_trials = max_trials  # Hyperband takes no max_trials; the base oracle honours it
     return oracle
 
 
