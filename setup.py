@@ -36,6 +36,8 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.8",  # tfadv train's robust-accuracy-per-epoch plot, sweep and table figures
 ]
 
+DOCS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.27"]
+
 setup(
     name="tfadv",
     version=read_version(),
@@ -49,7 +51,9 @@ setup(
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "build>=1.2", *DOCS],
+        # mkdocs.yml: the site, its API reference from the docstrings (built by tests/test_docs.py).
+        "docs": DOCS,
         "plot": ["matplotlib>=3.8"],  # a default dependency now; kept for `pip install tfadv[plot]`
         "bench": [
             "adversarial-robustness-toolbox>=1.20",

@@ -11,6 +11,7 @@ from tfadv.attacks.attack import model_logits
 from tfadv.certification.certification_report import CertificationReport
 from tfadv.utils import validation
 
+#: The class `SmoothedClassifier.predict` returns where the vote cannot decide (it abstains).
 ABSTAIN = -1
 
 
@@ -188,7 +189,9 @@ class SmoothedClassifier:
         Args:
             x: images `(N, *input_shape)` in [0, 1].
             y: integer class ids of shape `(N,)`.
-            n0, n, alpha: as in `certify`.
+            n0: as in `certify`.
+            n: as in `certify`.
+            alpha: as in `certify`.
         """
         alpha = _check_alpha(alpha)
         n0 = validation.check_number("n0", n0, minimum=1, integer=True)

@@ -29,6 +29,7 @@ _INFO = {
     "svhn_cropped": DatasetInfo((32, 32, 3), 10, 73_257, 26_032),
 }
 
+#: The names `load` and `load_numpy` accept (`"embedded_mnist"` ships in the package).
 DATASETS = tuple(_INFO)
 SPLITS = ("train", "validation", "test")
 

@@ -60,6 +60,8 @@ class AdvProp(AdvModel):
         combine: `"mean"` (`0.5 * (clean + adversarial)`) or `"sum"`. Defaults to `"mean"`.
         seed: optional int making the random targets of a targeted attack reproducible.
             Defaults to `None`.
+
+    Keyword Args:
         eps_schedule: optional epsilon warm-up. Defaults to `None`.
         eval_attack: optional attack for validation `adv_accuracy` (against the main batch
             norms). Defaults to `None`.

@@ -27,6 +27,8 @@ class FastAT(AdvModel):
         alpha_ratio: float > 0, the step as a multiple of eps. Defaults to `1.25`.
         norm: `"linf"` or `"l2"`. Defaults to `"linf"`.
         seed: optional int for reproducible random starts. Defaults to `None`.
+
+    Keyword Args:
         eps_schedule: optional epsilon warm-up. Defaults to `None`.
         eval_attack: optional attack for validation `adv_accuracy`. Defaults to `None`.
 

@@ -42,6 +42,8 @@ class FAT(AdvModel):
             tau. Defaults to `None`, FAT's dynamic tau: `tfadv.schedules.PiecewiseConstant(
             boundaries=[50, 90], values=[0, 1, 2])` (0 up to the paper's epoch 50, counted from 1;
             1 up to epoch 90; 2 after).
+
+    Keyword Args:
         eps_schedule: optional epsilon warm-up (`tfadv.schedules.LinearRamp`). Defaults to `None`.
         eval_attack: optional attack for validation `adv_accuracy`. Defaults to `None`.
 

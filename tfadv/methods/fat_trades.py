@@ -37,6 +37,8 @@ class FATTRADES(FAT):
             `None`, FAT-for-TRADES' dynamic tau: `tfadv.schedules.PiecewiseConstant(
             boundaries=[30, 50, 70], values=[0, 1, 2, 3])` (the paper's epochs 1-30: 0, 31-50: 1,
             51-70: 2, then 3).
+
+    Keyword Args:
         eps_schedule: optional epsilon warm-up. Defaults to `None`.
         eval_attack: optional attack for validation `adv_accuracy`. Defaults to `None`.
 

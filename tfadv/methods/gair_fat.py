@@ -44,6 +44,8 @@ class GAIRFAT(_gair.GAIRWeighting, FAT):
         begin_epoch: int >= 0, the 0-based epoch at which reweighting starts. Defaults to `59`
             (the code's `--begin_epoch 60` counts from 1).
         weight_function: `"tanh"`, `"sigmoid"` or `"discrete"`. Defaults to `"tanh"`.
+
+    Keyword Args:
         eps_schedule: optional epsilon warm-up. Defaults to `None`.
         eval_attack: optional attack for validation `adv_accuracy`. Defaults to `None`.
 

@@ -60,6 +60,8 @@ class GAIRAT(_gair.GAIRWeighting, AdvModel):
             code's `--begin_epoch 60` counts epochs from 1).
         weight_function: `"tanh"`, `"sigmoid"` (`sigmoid(lambda + 5 (1 - 2 kappa / K))`) or
             `"discrete"` (`(K + 1 - kappa) / (K + 1)`). Defaults to `"tanh"`.
+
+    Keyword Args:
         eps_schedule: optional epsilon warm-up. Defaults to `None`.
         eval_attack: optional attack for validation `adv_accuracy`. Defaults to `None`.
 

@@ -34,11 +34,13 @@ class GaussianAugmentation(AdvModel):
             `0.25` (the smallest of the paper's three levels, 0.25, 0.5 and 1.0).
         seed: optional int for reproducible noise (it is folded with each batch's contents and
             the step counter). Defaults to `None`.
+        **kwargs: passed to `keras.Model` (e.g. `name`).
+
+    Keyword Args:
         eps_schedule: optional `tfadv.schedules.Schedule` of the noise level per epoch. Defaults
             to `None` (constant `sigma`).
         eval_attack: optional attack whose accuracy validation reports (an empirical number).
             Defaults to `None`.
-        **kwargs: passed to `keras.Model` (e.g. `name`).
 
     Example:
 

@@ -65,6 +65,8 @@ class MART(AdvModel):
             step_size=0.007, steps=10, tau=10, random_init="normal", omega=0.0, loss="ce")` (MART's
             CIFAR-10 setting).
         beta: float >= 0, weight of the KL term. Defaults to `6.0` (MART's CIFAR-10 script).
+
+    Keyword Args:
         eps_schedule: optional epsilon warm-up (`tfadv.schedules.LinearRamp`). Defaults to `None`.
         eval_attack: optional attack for validation `adv_accuracy`. Defaults to `None`.
 

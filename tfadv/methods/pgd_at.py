@@ -18,6 +18,8 @@ class PGDAT(AdvModel):
         classifier: a `keras.Model` mapping images in [0, 1] to logits.
         attack: the inner attack. Defaults to `tfadv.attacks.PGD(eps=0.3, step_size=0.01, steps=40)`
             (Madry's MNIST setting; use `eps=8/255, step_size=2/255, steps=10` on CIFAR-10).
+
+    Keyword Args:
         eps_schedule: optional epsilon warm-up (`tfadv.schedules.LinearRamp`). Defaults to `None`.
         eval_attack: optional attack for validation `adv_accuracy`. Defaults to `None`.
 

@@ -72,6 +72,8 @@ class TRADES(AdvModel):
             uses `eps=0.3, step_size=0.01, steps=40`).
         beta: float >= 0, weight of the KL term (`1 / lambda` in the paper). Defaults to `6.0`
             (TRADES' CIFAR-10 script; its MNIST script defaults to `1.0`).
+
+    Keyword Args:
         eps_schedule: optional epsilon warm-up (`tfadv.schedules.LinearRamp`). Defaults to `None`.
         eval_attack: optional attack for validation `adv_accuracy`. Defaults to `None`.
 
