@@ -58,7 +58,10 @@ setup(
         "bench": [
             "adversarial-robustness-toolbox>=1.20",
             "multiprocess",
-            # benchmarks/autoattack_parity.py: the reference AutoAttack in PyTorch.
+            # benchmarks/autoattack_parity.py: the reference AutoAttack in PyTorch. Install the CPU
+            # wheel first (`pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu`
+            # or a local CPU wheel): a plain `torch` requirement pulls the CUDA build (gigabytes).
+            # onnx2torch needs torchvision; the parity benchmark's default converter does not.
             "torch>=2.1",
             "torchattacks>=3.5",
             "onnx2torch>=1.5",
