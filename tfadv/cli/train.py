@@ -36,7 +36,9 @@ def add_parser(subparsers):
         help=f"tf.distribute strategy: one of {', '.join(STRATEGIES)} (default: the recipe's)",
     )
     parser.add_argument(
-        "--smoke", action="store_true", help="one epoch on a few examples (CI), into WORKDIR_smoke"
+        "--smoke",
+        action="store_true",
+        help="one epoch on a few examples (CI), into WORKDIR_smoke unless --config.workdir is given",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="start afresh in a folder that holds a run"
