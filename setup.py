@@ -53,8 +53,15 @@ setup(
     extras_require={
         # `build` and the build backend (pyproject.toml's build-system), for the packaging test,
         # which builds without isolation (no download): a new venv's setuptools is older.
-        "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "build>=1.2", "setuptools>=68",
-                 "wheel", *DOCS],  # fmt: skip
+        "test": [
+            "pytest>=8",
+            "pytest-xdist>=3.5",
+            "ruff>=0.6",
+            "build>=1.2",
+            "setuptools>=68",
+            "wheel",
+            *DOCS,
+        ],
         # mkdocs.yml: the site, its API reference from the docstrings (built by tests/test_docs.py).
         "docs": DOCS,
         "plot": ["matplotlib>=3.8"],  # a default dependency now; kept for `pip install tfadv[plot]`
