@@ -9,6 +9,7 @@ from tfadv._training import ProgressCallback, per_example_ce, replicas
 from tfadv.attack_budget import AttackBudget
 from tfadv.attacks.attack import Attack, model_logits
 from tfadv.attacks.pgd import PGD
+from tfadv.attacks.threat_model import THREAT_MODELS
 from tfadv.loss_result import LossResult
 from tfadv.schedules.schedule import Schedule
 from tfadv.utils import validation
@@ -76,7 +77,7 @@ class AdvModel(keras.Model):
     #: the constructor's signature when the class is created (`tfadv.utils.registry.bind_knobs`).
     knobs = {}
     #: The norms a training budget may name (`AttackBudget.norm`); `from_knobs` refuses any other.
-    norms = ("linf", "l2")
+    norms = tuple(THREAT_MODELS.names())
     #: Keyword arguments a `tfadv.models` builder needs for this method (AdvProp: `dual_bn=True`).
     builder_options = {}
 

@@ -219,3 +219,15 @@ def test_a_real_process_prints_one_line_and_no_start_up_lines(tmp_path):
     assert done.stderr.splitlines() == [
         f"tfadv export: error: No model file at {missing!r}. Received: path={missing!r}"
     ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["evaluate", "m.keras", "--norm", "l3"], ["train", "--strategy"], ["nope"], []],
+)
+def test_usage_errors_are_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error:" in err, err

@@ -15,12 +15,13 @@ import pytest
 from tfadv.adv_model import AdvModel
 from tfadv.attack_budget import AttackBudget
 from tfadv.attacks.attack import Attack
+from tfadv.attacks.threat_model import THREAT_MODELS
 from tfadv.layers import DualBatchNormalization
 from tfadv.methods import FAT, METHODS
 from tfadv.utils.registry import Knob
 
 SHAPE = (6, 6, 1)
-NORMS = ("linf", "l2")
+NORMS = THREAT_MODELS.names()  # every registered norm
 
 
 def _classifier(dual_bn=False):

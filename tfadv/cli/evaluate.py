@@ -29,6 +29,7 @@ import importlib
 import os
 import sys
 
+from tfadv.attacks.threat_model import THREAT_MODELS
 from tfadv.data import load_numpy
 from tfadv.distribute import make_strategy
 from tfadv.evaluation import evaluate, load_model
@@ -56,7 +57,7 @@ def add_parser(subparsers):
         ("--start", 0, "index of the first example of the split to evaluate", None),
         ("--limit", 1000, "number of examples", None),
         ("--eps", 0.3, "radius", None),
-        ("--norm", "linf", "threat model", ("linf", "l2")),
+        ("--norm", "linf", "threat model", tuple(THREAT_MODELS.names())),
         ("--protocol", "standard", "evaluation protocol", PROTOCOL_NAMES),
         ("--batch-size", 256, "examples per attack batch", None),
         ("--seed", 0, "seed of the attacks", None),

@@ -30,8 +30,15 @@ GLOBAL_HELP = ("show the full Python trace of an error", "show TensorFlow's star
 EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors as one line (argparse prints its whole usage block first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (--help shows the usage)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="tfadv", description="Adversarial training and robustness evaluation for Keras."
     )
     for flag, text in zip(GLOBAL_FLAGS, GLOBAL_HELP, strict=True):

@@ -12,6 +12,7 @@ import operator
 import ml_collections
 from ml_collections import config_dict
 
+from tfadv.attacks.threat_model import THREAT_MODELS
 from tfadv.data import DATASETS
 from tfadv.distribute import STRATEGIES
 from tfadv.evaluation.protocols import PROTOCOLS
@@ -20,7 +21,7 @@ from tfadv.methods import METHODS
 from tfadv.models import MODELS
 from tfadv.utils.registry import check_knobs
 
-NORMS = ("linf", "l2")
+NORMS = tuple(THREAT_MODELS.names())  # the registered norms, spelled exactly
 #: Sections whose keys are free: model.kwargs (the builder's), method.knobs (the method's), ...
 SECTION = dict
 #: Top-level sections a config may lack (a `tfadv tune` trial drops its `search`).
