@@ -16,7 +16,7 @@ Smoke run (one epoch on 128 digits; what CI runs):
 
     tfadv train --config recipes/mnist/trades_beta6_wide.py --smoke
 
-Measured numbers (with the command that made them): `recipes/README.md` and `docs/results.md`.
+Measured numbers (with the command that made them): `docs/results/mnist-recipes.md`.
 
 Reference: Zhang, Yu, Jiao, Xing, El Ghaoui, Jordan, "Theoretically Principled Trade-off between
 Robustness and Accuracy", ICML 2019; Madry, Makelov, Schmidt, Tsipras, Vladu, "Towards Deep

@@ -11,7 +11,7 @@ depth instead of width (Xie and Yuille). The best MNIST recipe measured here: 98
 other training the same recipe with beta 4; 48-72 s per epoch; kept epoch 70), where 60 epochs
 reached 98.06% and 90.56%, and 40 epochs 97.62% and 88.22%.
 Without an attack the same network and shifts reach 98.92% after 30 epochs, the ceiling
-adversarial training starts from (`docs/results.md`).
+adversarial training starts from (`docs/results/mnist-recipes.md`).
 
 Command (from the repository root):
 
@@ -21,8 +21,8 @@ Smoke run (one epoch on 128 digits; what CI runs):
 
     tfadv train --config recipes/mnist/trades_small_cnn.py --smoke
 
-Measured numbers, "standard" included (with the commands that made them): `docs/results.md`,
-"Toward the best MNIST recipe".
+Measured numbers, "standard" included (with the commands that made them):
+`docs/results/mnist-recipes.md`.
 
 Reference: Zhang, Yu, Jiao, Xing, El Ghaoui, Jordan, "Theoretically Principled Trade-off between
 Robustness and Accuracy", ICML 2019 (the SmallCNN and its MNIST setting); Xie and Yuille,

@@ -22,19 +22,20 @@ more held out for validation), epsilon ramped over the first epoch, "standard" p
     tfadv table --config recipes/tables/awp_mart_ema.py
 
 At this budget no row is robust at eps 0.3; at eps 0.1 they are (the command measured in
-`docs/results.md`):
+`docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/awp_mart_ema.py --config.common.attack.eps=0.1 \\
         --config.common.evaluation.eps=0.1
 
 At eps 0.3 on all 10,000 digits, AWP 6 epochs and the others 8, a 3-epoch ramp, "standard" on
-500 test digits (71 minutes here; measured in `docs/results.md`):
+500 test digits (71 minutes here; measured in `docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/awp_mart_ema.py:6 \\
         --config.common.data.train_limit=10000 --config.common.data.validation_size=500 \\
         --config.common.eps_schedule.ramp_epochs=3 --config.common.evaluation.limit=500
 
-The same with every TRADES row at beta 6, MART's strength (measured in `docs/results.md`):
+The same with every TRADES row at beta 6, MART's strength (measured in
+`docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/awp_mart_ema.py:6,6 \\
         --config.common.data.train_limit=10000 --config.common.data.validation_size=500 \\

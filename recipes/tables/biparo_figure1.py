@@ -14,7 +14,7 @@ first epoch, evaluation on the first 100 test digits:
 
 The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
 radius of training and evaluation and the swept training radii with it (1/3 to 4/3 of it); measured:
-`docs/results.md`):
+`docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/biparo_figure1.py:0.1
 

@@ -15,7 +15,7 @@ this budget the curves may not turn down):
     tfadv table --config recipes/tables/biparo_figure2.py
 
 The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
-radius of training and evaluation; measured: `docs/results.md`):
+radius of training and evaluation; measured: `docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/biparo_figure2.py:0.1
 

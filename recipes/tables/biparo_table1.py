@@ -14,7 +14,7 @@ validation), epsilon ramped over the first epoch, evaluation on the first 100 te
 
 The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
 radius of training and evaluation and the l2 radii scale with it (x 20 / 3: 0.6667 for 2.0);
-measured: `docs/results.md`):
+measured: `docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/biparo_table1.py:0.1
 

@@ -15,7 +15,7 @@ load average 4 to 6 (2026-11-30).
 
 The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
 radius of training and evaluation and the l2 radii scale with it (x 20 / 3: 0.6667 for 2.0);
-measured: `docs/results.md`):
+measured: `docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/biparo_table2.py:0.1
 

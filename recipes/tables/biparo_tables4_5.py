@@ -17,7 +17,7 @@ multiplies the attacks' cost by 20):
 
 The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
 radius of training and evaluation and the l2 radii scale with it (x 20 / 3: 0.6667 for 2.0);
-measured: `docs/results.md`):
+measured: `docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/biparo_tables4_5.py:0.1
 

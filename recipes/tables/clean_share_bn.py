@@ -16,13 +16,13 @@ the first 2,000 training digits (200 more held out for validation), epsilon ramp
 epoch, evaluation on the first 100 test digits. Less does not train a batch-normalised ResNet: with
 2 epochs on 1,000 digits (32 steps) its batch-norm moving statistics still lagged its weights, and
 at inference both ResNets predicted one class (14% on the test digits, 9% on the validation ones),
-although their training-mode accuracy was rising (`docs/results.md`):
+although their training-mode accuracy was rising (`docs/lab-notes/run-log.md`):
 
     tfadv table --config recipes/tables/clean_share_bn.py
 
 The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
 radius of training and evaluation and the l2 radii scale with it (x 20 / 3: 0.6667 for 2.0);
-measured: `docs/results.md`):
+measured: `docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/clean_share_bn.py:0.1
 

@@ -19,7 +19,7 @@ out for validation), epsilon ramped over the first epoch, evaluation on the firs
     tfadv table --config recipes/tables/zhang_fat_gairat.py
 
 The same reduced budget at eps 0.1, where its models are robust (the file's argument is the l-inf
-radius; measured: `docs/results.md`):
+radius; measured: `docs/results/seed-tables.md`):
 
     tfadv table --config recipes/tables/zhang_fat_gairat.py:0.1
 
