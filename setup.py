@@ -36,6 +36,7 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.8",  # tfadv train's robust-accuracy-per-epoch plot, sweep and table figures
 ]
 
+JAX = ["jax>=0.4.30"]
 DOCS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.27"]
 
 setup(
@@ -61,7 +62,15 @@ setup(
             "setuptools>=68",
             "wheel",
             *DOCS,
+            # The JAX backend's tier (tests/backends): the CPU wheel, never in the default install.
+            *JAX,
         ],
+        # Keras' JAX backend (KERAS_BACKEND=jax): the CPU wheel; on a GPU use jax[cuda12].
+        "jax": JAX,
+        # Keras' PyTorch backend (KERAS_BACKEND=torch), for the opt-in `-m torch_backend` tier.
+        # Install the CPU wheel first (`pip install torch==2.13.0 --index-url
+        # https://download.pytorch.org/whl/cpu`): a plain `torch` requirement pulls the CUDA build.
+        "torch": ["torch>=2.1"],
         # mkdocs.yml: the site, its API reference from the docstrings (built by tests/test_docs.py).
         "docs": DOCS,
         "plot": ["matplotlib>=3.8"],  # a default dependency now; kept for `pip install tfadv[plot]`

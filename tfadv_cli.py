@@ -74,9 +74,47 @@ def quiet_tensorflow():
     absl_logging.set_verbosity(absl_logging.ERROR)
 
 
+#: Keras' backends (`tfadv.backend.BACKENDS`; this module loads before the package).
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def requested_backend(argv):
+    """The backend `--backend NAME` (or `--backend=NAME`) asks for, or `None`."""
+    for i, arg in enumerate(argv):
+        if arg == "--backend" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--backend="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def select_backend(argv):
+    """Sets `KERAS_BACKEND` from `--backend` before Keras loads (Keras fixes it when it loads).
+
+    Returns an error line for an unknown name or a Keras already loaded with another backend.
+    """
+    name = requested_backend(argv)
+    if name is None:
+        return None
+    if name not in BACKENDS:
+        return f"tfadv: error: argument --backend: invalid choice: {name!r} (choose from {', '.join(BACKENDS)})"
+    keras = sys.modules.get("keras")
+    if keras is not None and keras.backend.backend() != name:
+        return (
+            f"tfadv: error: Keras is already loaded with the {keras.backend.backend()!r} backend "
+            f"in this process. Received: --backend {name}"
+        )
+    os.environ["KERAS_BACKEND"] = name
+    return None
+
+
 def main(argv=None):
     """The `tfadv` console script (`python -m tfadv_cli` runs it too)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    error = select_backend(argv)
+    if error:
+        print(error, file=sys.stderr)
+        return 2
     if not verbose_requested(argv):
         quiet_tensorflow()
     # Imported here, after TensorFlow loaded quietly: the reason this module exists.

@@ -2,20 +2,27 @@
 
 import keras
 import tensorflow as tf
+from keras import ops
+
+from tfadv import backend
 
 
 def per_example_ce(logits, y, label_smoothing=0.0):
     """Sparse softmax cross-entropy per example, in float32."""
-    logits = tf.cast(logits, tf.float32)
+    logits = ops.cast(logits, "float32")
     if label_smoothing:
-        num_classes = tf.shape(logits)[-1]
-        target = tf.one_hot(y, num_classes) * (1.0 - label_smoothing)
-        target += label_smoothing / tf.cast(num_classes, tf.float32)
-        return tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=logits)
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+        num_classes = ops.shape(logits)[-1]
+        target = ops.one_hot(y, num_classes) * (1.0 - label_smoothing)
+        target += label_smoothing / ops.cast(num_classes, "float32")
+        return ops.categorical_crossentropy(target, logits, from_logits=True)
+    return ops.sparse_categorical_crossentropy(y, logits, from_logits=True)
 
 
 def replicas():
+    """The replicas a `tf.distribute` strategy splits the batch over (1 on other backends, whose
+    `keras.distribution` averages the loss over the global batch itself)."""
+    if backend.name() != "tensorflow":
+        return 1
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
@@ -49,13 +56,14 @@ def advance_progress(epoch_progress, state):
     keeps the value it was given. Our own counter rather than `optimizer.iterations`: a
     `LossScaleOptimizer` does not count the steps it skips on overflow.
     """
-    epoch, steps, batch = tf.unstack(tf.convert_to_tensor(state))
-    fraction = tf.math.divide_no_nan(tf.cast(batch, tf.float32), tf.cast(steps, tf.float32))
-    progress = tf.where(
-        steps >= 0, tf.cast(epoch, tf.float32) + fraction, tf.convert_to_tensor(epoch_progress)
+    state_value = ops.convert_to_tensor(state)
+    epoch, steps, batch = state_value[0], state_value[1], state_value[2]
+    fraction = ops.divide_no_nan(ops.cast(batch, "float32"), ops.cast(steps, "float32"))
+    progress = ops.where(
+        steps >= 0, ops.cast(epoch, "float32") + fraction, ops.convert_to_tensor(epoch_progress)
     )
     epoch_progress.assign(progress)
-    state.assign(tf.stack([epoch, steps, batch + 1]))
+    state.assign(ops.stack([epoch, steps, batch + 1]))
     return progress
 
 

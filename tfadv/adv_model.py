@@ -3,8 +3,9 @@
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
-from tfadv import _training
+from tfadv import _training, backend
 from tfadv._training import ProgressCallback, per_example_ce, replicas
 from tfadv.attack_budget import AttackBudget
 from tfadv.attacks.attack import Attack, model_logits
@@ -78,6 +79,10 @@ class AdvModel(keras.Model):
     knobs = {}
     #: The norms a training budget may name (`AttackBudget.norm`); `from_knobs` refuses any other.
     norms = tuple(THREAT_MODELS.names())
+    #: The Keras backends the method trains on (its hook written in `keras.ops`); construction
+    #: refuses any other with a `ValueError`. A method whose hook uses TensorFlow directly declares
+    #: `("tensorflow",)`.
+    backends = backend.BACKENDS
     #: Keyword arguments a `tfadv.models` builder needs for this method (AdvProp: `dual_bn=True`).
     builder_options = {}
 
@@ -89,6 +94,10 @@ class AdvModel(keras.Model):
             METHODS.register(cls)
 
     def __init__(self, classifier, attack=None, *, eps_schedule=None, eval_attack=None, **kwargs):
+        backend.check_supported(
+            f"Method {self.registry_name or type(self).__name__!r} ({type(self).__name__})",
+            self.backends,
+        )
         super().__init__(**kwargs)
         if not isinstance(classifier, keras.Model):
             raise TypeError(
@@ -120,6 +129,9 @@ class AdvModel(keras.Model):
         self.adv_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="adv_accuracy")
         self.grad_evals_tracker = keras.metrics.Mean(name="grad_evals")
         self.extra_trackers = {name: keras.metrics.Mean(name=name) for name in self.extra_metrics}
+        if backend.name() == "jax":
+            # The attacks' random draws inside the compiled step (JAX's training state is explicit).
+            self.seed_generator = keras.random.SeedGenerator(name="attack_seed")
         if classifier.built:
             self.built = True
 
@@ -338,8 +350,8 @@ class AdvModel(keras.Model):
     def current_eps(self):
         """The training epsilon now (a float32 scalar tensor)."""
         if self.eps_schedule is None:
-            return tf.constant(self.attack.eps, tf.float32)
-        return tf.maximum(tf.cast(self.eps_schedule(self.epoch_progress), tf.float32), 0.0)
+            return ops.convert_to_tensor(self.attack.eps, "float32")
+        return ops.maximum(ops.cast(self.eps_schedule(self.epoch_progress), "float32"), 0.0)
 
     def generate_adversarial(self, x, y, eps):
         """Hook: crafts the training examples. Returns a `tfadv.attacks.AttackResult`."""
@@ -373,22 +385,33 @@ class AdvModel(keras.Model):
         Returns:
             `(result, grads)`: the `LossResult` and one gradient per trainable weight.
         """
+        if backend.name() == "torch":
+            result, loss = self.total_loss(x, y, adv, sample_weight)
+            self.optimizer.scale_loss(loss).backward()
+            return result, [v.value.grad for v in self.trainable_weights]
         with tf.GradientTape() as tape:
-            result = self.compute_adv_loss(x, y, adv, sample_weight)
-            loss = result.loss
-            if self.classifier.losses:
-                loss = loss + tf.add_n([tf.cast(v, tf.float32) for v in self.classifier.losses])
+            result, loss = self.total_loss(x, y, adv, sample_weight)
             scaled = self.optimizer.scale_loss(loss / replicas())
         return result, tape.gradient(scaled, self.trainable_weights)
+
+    def total_loss(self, x, y, adv, sample_weight=None):
+        """`compute_adv_loss` plus the classifier's regularisation losses: `(result, loss)`."""
+        result = self.compute_adv_loss(x, y, adv, sample_weight)
+        loss = result.loss
+        if self.classifier.losses:
+            loss = loss + ops.sum(
+                ops.stack([ops.cast(v, "float32") for v in self.classifier.losses])
+            )
+        return result, loss
 
     # ----------------------------------------------------------------------------------------- helpers
     @staticmethod
     def reduce_loss(per_example, sample_weight=None):
         """Weighted sum over the batch divided by the batch size (Keras' `sum_over_batch_size`)."""
-        per_example = tf.cast(per_example, tf.float32)
+        per_example = ops.cast(per_example, "float32")
         if sample_weight is not None:
-            per_example = per_example * tf.reshape(tf.cast(sample_weight, tf.float32), [-1])
-        return tf.reduce_sum(per_example) / tf.cast(tf.shape(per_example)[0], tf.float32)
+            per_example = per_example * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+        return ops.sum(per_example) / ops.cast(ops.shape(per_example)[0], "float32")
 
     def _prepare(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -398,6 +421,9 @@ class AdvModel(keras.Model):
             )
         # Dtypes and shapes at trace time (every data source, generators included); values below.
         validation.check_inputs(x, y, model=self.classifier)
+        if backend.name() != "tensorflow":  # values were checked on the host by `fit`
+            x = ops.cast(x, "float32")
+            return x, ops.reshape(ops.cast(y, "int32"), (-1,)), sample_weight
         x = tf.cast(x, tf.float32)
         checks = validation.graph_assert_images(x, "x")
         if y.dtype.is_floating:
@@ -420,38 +446,64 @@ class AdvModel(keras.Model):
                 f"`extra_metrics` {list(self.extra_metrics)}. Received: {unknown}"
             )
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        """One step (Keras' `train_step`; on JAX the stateless `(state, data)` form, run by
+        `tfadv.backend.stateless_train_step` over the same pieces)."""
+        if backend.name() == "jax":
+            return backend.stateless_train_step(self, *args)
+        (data,) = args
         x, y, sample_weight = self._prepare(data)
-        _training.advance_progress(self.epoch_progress, self.progress_state)
-        adv = self.generate_adversarial(x, y, self.current_eps())
+        adv = self.craft(x, y)
+        if backend.name() == "torch":
+            self.zero_grad()
         result, grads = self.compute_gradients(x, y, adv, sample_weight)
         self._check_result(result)
         self._check_trainable()  # a classifier built by its first call is checked here
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        with backend.no_grad():
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        return self.update_trackers(x, y, sample_weight, adv, result)
 
-        self.loss_tracker.update_state(result.loss, sample_weight=tf.shape(x)[0])
+    def craft(self, x, y):
+        """Advances the epoch progress by one batch and crafts the batch's adversarial examples."""
+        _training.advance_progress(self.epoch_progress, self.progress_state)
+        return self.generate_adversarial(x, y, self.current_eps())
+
+    def update_trackers(self, x, y, sample_weight, adv, result):
+        """Updates the method's metrics after a step and returns the logs."""
+        self.loss_tracker.update_state(result.loss, sample_weight=ops.shape(x)[0])
         self.clean_accuracy_tracker.update_state(y, adv.clean_logits, sample_weight)
         adv_weight = result.adv_weight
         if sample_weight is not None:
-            sw = tf.reshape(tf.cast(sample_weight, tf.float32), [-1])
+            sw = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
             adv_weight = sw if adv_weight is None else adv_weight * sw
         self.adv_accuracy_tracker.update_state(
-            y, tf.cast(result.adv_logits, tf.float32), adv_weight
+            y, ops.cast(result.adv_logits, "float32"), adv_weight
         )
         self.grad_evals_tracker.update_state(adv.info["grad_evals"])
         for name, value in result.extras.items():
-            self.extra_trackers[name].update_state(tf.cast(value, tf.float32))
+            self.extra_trackers[name].update_state(ops.cast(value, "float32"))
         return self.compute_metrics(x, y, adv.clean_logits, sample_weight)
 
-    def test_step(self, data):
+    def test_step(self, *args):
+        """Clean loss and accuracy (and `eval_attack`'s); stateless `(state, data)` on JAX."""
+        if backend.name() == "jax":
+            return backend.stateless_test_step(self, *args)
+        (data,) = args
         x, y, sample_weight = self._prepare(data)
         logits = model_logits(self.classifier, x)
-        with tf.control_dependencies(
-            validation.graph_assert_labels(y, tf.shape(logits)[-1], "y")
-            + validation.graph_assert_logits(logits, "classifier")
-        ):
-            loss = self.reduce_loss(per_example_ce(logits, y), sample_weight)
-        self.loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        if backend.name() == "tensorflow":
+            with tf.control_dependencies(
+                validation.graph_assert_labels(y, tf.shape(logits)[-1], "y")
+                + validation.graph_assert_logits(logits, "classifier")
+            ):
+                logits = tf.identity(logits)
+        return self.evaluation_logs(x, y, sample_weight, logits)
+
+    def evaluation_logs(self, x, y, sample_weight, logits):
+        """Updates the evaluation metrics on the clean `logits` (and `eval_attack`) and returns
+        the logs."""
+        loss = self.reduce_loss(per_example_ce(logits, y), sample_weight)
+        self.loss_tracker.update_state(loss, sample_weight=ops.shape(x)[0])
         self.clean_accuracy_tracker.update_state(y, logits, sample_weight)
         if self.eval_attack is not None:
             x_adv = self.eval_attack(self.classifier, x, y)
@@ -463,8 +515,10 @@ class AdvModel(keras.Model):
             skip.add(self.adv_accuracy_tracker.name)
         return {name: value for name, value in results.items() if name not in skip}
 
-    def predict_step(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    def predict_step(self, *args):
+        if backend.name() == "jax":
+            return super().predict_step(*args)
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(args[0])
         return self.classifier(x, training=False)
 
     # ------------------------------------------------------------------------------------- serialisation

@@ -1,10 +1,14 @@
 """The attack base class: the calling convention, the invariants and the attack registry."""
 
 import abc
+import functools
 import threading
 
+import numpy as np
 import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
 from tfadv.attacks import _ops
 from tfadv.attacks._ops import model_logits
 from tfadv.attacks.losses import attack_objective
@@ -58,7 +62,8 @@ class Attack(abc.ABC):
       outputs (logits, not probabilities): `ValueError`/`TypeError` quoting the received value.
 
     A subclass enrols in `tfadv.attacks.ATTACKS` by declaring `registry_name`, lists the norms it
-    supports in `norms`, and gives the constructor arguments of a small-budget instance in
+    supports in `norms` and the Keras backends it runs on in `backends` (an attack written in
+    `keras.ops` runs on all three; on another backend construction raises `ValueError`), and gives the constructor arguments of a small-budget instance in
     `small_budget` (read by `default_instance` and the registry-parametrised tests).
 
     Input contract: images float in [0, 1] of the model's input shape `(N, *input_shape)` (a missing
@@ -78,6 +83,9 @@ class Attack(abc.ABC):
     registry_name = None
     #: The norms the attack supports.
     norms = ("linf", "l2")
+    #: The Keras backends the attack runs on (`tfadv.backend.BACKENDS` for attacks written in
+    #: `keras.ops`).
+    backends = ("tensorflow",)
     #: Constructor arguments of a small-budget instance (a few steps or queries).
     small_budget = {}
     #: True for minimum-norm attacks (FAB): an example is left as it is unless the attack found an
@@ -101,6 +109,9 @@ class Attack(abc.ABC):
         return cls(eps=eps, norm=norm, seed=seed, **cls.small_budget)
 
     def __init__(self, *, eps=0.3, norm="linf", seed=None):
+        backend.check_supported(
+            f"Attack {self.registry_name!r} ({type(self).__name__})", self.backends
+        )
         self.eps = validation.check_eps(eps)
         self.norm = validation.check_choice("norm", norm, self.norms)
         self.threat_model = get_threat_model(norm)
@@ -128,12 +139,14 @@ class Attack(abc.ABC):
         """
         if eps is None:
             eps = self.eps
-        elif not isinstance(eps, tf.Tensor):
+        elif not ops.is_tensor(eps):
             eps = validation.check_eps(eps)
         options = self.check_call_options(dict(options))
         # The input contract: arrays by value here, graph tensors by dtype and shape (their values
         # are asserted in `_run_graph`).
         x, y = validation.check_inputs(x, y, model=model)
+        if backend.name() != "tensorflow":
+            return self._run_other_backend(model, x, y, eps, options)
         if tf.inside_function():
             return AttackResult(*self._run_graph(model, x, y, eps, self.eps, **options))
         x = tf.convert_to_tensor(x, tf.float32)
@@ -218,10 +231,9 @@ class Attack(abc.ABC):
         return self._compiled
 
     def _run_graph(self, model, x, y, eps, base_eps, **options):
+        """TensorFlow: the inputs' values asserted in the graph, then `_run_core`."""
         x = tf.cast(x, tf.float32)
         y = tf.reshape(tf.cast(y, tf.int32), [-1])
-        eps = tf.cast(eps, tf.float32)
-        base_eps = tf.cast(base_eps, tf.float32)
         checks = validation.graph_assert_images(x, "x")
         with tf.control_dependencies(checks):
             clean_logits = model_logits(model, x)
@@ -230,12 +242,48 @@ class Attack(abc.ABC):
         checks += validation.graph_assert_logits(clean_logits, "model")
         with tf.control_dependencies(checks):
             x = tf.identity(x)
-        step_scale = tf.where(base_eps > 0, eps / tf.maximum(base_eps, _ops.TINY), 1.0)
+        return self._run_core(model, x, y, eps, base_eps, clean_logits, **options)
+
+    def _run_core(self, model, x, y, eps, base_eps, clean_logits=None, **options):
+        """The attack on any backend: `perturb`, then the invariants, whatever `perturb` did."""
+        x = ops.cast(x, "float32")
+        y = ops.reshape(ops.cast(y, "int32"), (-1,))
+        eps = ops.cast(eps, "float32")
+        base_eps = ops.cast(base_eps, "float32")
+        if clean_logits is None:
+            clean_logits = model_logits(model, x)
+        step_scale = ops.where(base_eps > 0, eps / ops.maximum(base_eps, _ops.TINY), 1.0)
         x_adv, info = self.perturb(model, x, y, eps, clean_logits, step_scale, **options)
-        # Invariants, enforced here whatever `perturb` did.
-        x_adv = tf.stop_gradient(self.project(tf.cast(x_adv, tf.float32), x, eps))
-        info = {key: tf.stop_gradient(tf.cast(value, tf.float32)) for key, value in info.items()}
-        return x_adv, tf.stop_gradient(clean_logits), info
+        x_adv = ops.stop_gradient(self.project(ops.cast(x_adv, "float32"), x, eps))
+        info = {key: ops.stop_gradient(ops.cast(value, "float32")) for key, value in info.items()}
+        return x_adv, ops.stop_gradient(clean_logits), info
+
+    def _run_other_backend(self, model, x, y, eps, options):
+        """JAX and PyTorch: compiled once per model and shape (`tfadv.backend.compiled_call`);
+        values checked on the host (no graph assertions there)."""
+        if backend.inside_compiled(x):
+            return AttackResult(*self._run_core(model, x, y, eps, self.eps, **options))
+        x = ops.convert_to_tensor(np.asarray(x, np.float32) if isinstance(x, np.ndarray) else x)
+        y = ops.convert_to_tensor(
+            np.asarray(y).astype(np.int32) if isinstance(y, np.ndarray) else y
+        )
+        key = id(model)
+        with _COMPILE_LOCK:
+            if not isinstance(self._compiled, dict) or key not in self._compiled:
+                self._compiled = self._compiled if isinstance(self._compiled, dict) else {}
+                self._compiled[key] = backend.compiled_call(
+                    functools.partial(self._run_core, model), model
+                )
+            compiled = self._compiled[key]
+        x_adv, clean_logits, info = compiled(
+            x,
+            y,
+            ops.convert_to_tensor(eps, "float32"),
+            ops.convert_to_tensor(self.eps, "float32"),
+            **options,
+        )
+        validation.check_logits(ops.convert_to_numpy(clean_logits), "model")
+        return AttackResult(x_adv, clean_logits, info)
 
     # ------------------------------------------------------------------------------------- serialisation
     def get_config(self):

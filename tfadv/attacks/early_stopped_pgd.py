@@ -2,7 +2,9 @@
 
 import keras
 import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
 from tfadv.attacks import _ops
 from tfadv.attacks.attack import Attack
 from tfadv.utils import validation
@@ -64,6 +66,7 @@ class EarlyStoppedPGD(Attack):
     """
 
     registry_name = "early_stopped_pgd"
+    backends = backend.BACKENDS
     small_budget = {"step_size": 0.025, "steps": 5, "tau": 1}
 
     def __init__(
@@ -96,9 +99,9 @@ class EarlyStoppedPGD(Attack):
         super().check_call_options(options)
         if tau is None:
             return {}
-        if not tf.is_tensor(tau):
+        if not ops.is_tensor(tau):
             tau = validation.check_number("tau", tau, minimum=0, integer=True)
-        return {"tau": tf.cast(tau, tf.int32)}
+        return {"tau": ops.cast(tau, "int32")}
 
     def _start(self, x, eps):
         if self.random_init == "none":
@@ -106,52 +109,88 @@ class EarlyStoppedPGD(Attack):
         key = self.seed_key(x, 0)
         if self.random_init == "uniform":
             return self.threat_model.random_start(x, eps, key)
-        return tf.clip_by_value(x + _ops.normal(tf.shape(x), key, 0.001), 0.0, 1.0)
+        return ops.clip(x + _ops.normal(ops.shape(x), key, 0.001), 0.0, 1.0)
+
+    def _update(self, model, x, x_adv, y, clean_logits, budget, noise, step, eps):
+        """One step on a batch of active examples: `(stepped x_adv, keep, right, budget)`."""
+        _, logits, grad = self.value_and_grad(model, x_adv, y, clean_logits)
+        right = ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), y)
+        keep = ops.logical_or(right, budget > 0)
+        budget = ops.where(ops.logical_and(ops.logical_not(right), budget > 0), budget - 1, budget)
+        stepped = self.threat_model.step(x_adv, grad, step)
+        if noise is not None:
+            stepped = stepped + noise
+        stepped = self.project(stepped, x, eps)
+        return _ops.select(keep, stepped, x_adv), keep, right, budget
+
+    def _noise(self, x, i):
+        if self.omega > 0:
+            return _ops.normal(ops.shape(x), self.seed_key(x, i + 1), self.omega)
+        return None
+
+    def _compacted_body(self, model, x, y, clean_logits, step, eps):
+        """TensorFlow: each step runs the model only on the examples still active (gathered by
+        index, results scattered back), so frozen examples cost no gradient evaluation."""
+
+        def body(i, x_adv, control, active, kappa, grad_evals):
+            index = tf.where(active)
+            noise = self._noise(x, i)
+            x_act, keep, right, budget = self._update(
+                model,
+                tf.gather_nd(x, index),
+                tf.gather_nd(x_adv, index),
+                tf.gather_nd(y, index),
+                tf.gather_nd(clean_logits, index),
+                tf.gather_nd(control, index),
+                None if noise is None else tf.gather_nd(noise, index),
+                step,
+                eps,
+            )
+            kappa = tf.tensor_scatter_nd_add(kappa, index, tf.cast(right, tf.float32))
+            control = tf.tensor_scatter_nd_update(control, index, budget)
+            x_adv = tf.tensor_scatter_nd_update(x_adv, index, x_act)
+            grad_evals = tf.tensor_scatter_nd_add(grad_evals, index, tf.cast(keep, tf.float32))
+            active = tf.tensor_scatter_nd_update(active, index, keep)
+            return i + 1, x_adv, control, active, kappa, grad_evals
+
+        return body
+
+    def _masked_body(self, model, x, y, clean_logits, step, eps):
+        """JAX and PyTorch (static shapes): the whole batch steps, frozen examples keep their state."""
+
+        def body(i, x_adv, control, active, kappa, grad_evals):
+            stepped, keep, right, budget = self._update(
+                model, x, x_adv, y, clean_logits, control, self._noise(x, i), step, eps
+            )
+            x_adv = _ops.select(active, stepped, x_adv)
+            control = ops.where(active, budget, control)
+            kappa = kappa + ops.cast(ops.logical_and(active, right), "float32")
+            keep = ops.logical_and(active, keep)
+            grad_evals = grad_evals + ops.cast(keep, "float32")
+            return i + 1, x_adv, control, keep, kappa, grad_evals
+
+        return body
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale, tau=None):
         """`perturb`, with `tau` optionally given as a (possibly scheduled) int tensor."""
         if tau is None:
             tau = self.tau
-        batch = tf.shape(x)[:1]
+        batch = ops.shape(x)[:1]
         step = self.step_size * step_scale
-        control = tf.fill(batch, tf.maximum(tf.cast(tau, tf.int32), 0))
-        active = tf.ones(batch, tf.bool)
-        kappa = tf.zeros(batch, tf.float32)
-        grad_evals = tf.zeros(batch, tf.float32)
+        control = ops.full(batch, ops.maximum(ops.cast(tau, "int32"), 0), dtype="int32")
+        active = ops.ones(batch, "bool")
+        kappa = ops.zeros(batch, "float32")
+        grad_evals = ops.zeros(batch, "float32")
         x_adv = self._start(x, eps)
+        make_body = self._compacted_body if backend.name() == "tensorflow" else self._masked_body
 
         def cond(i, x_adv, control, active, kappa, grad_evals):
-            return tf.logical_and(i < self.steps, tf.reduce_any(active))
+            return ops.logical_and(i < self.steps, ops.any(active))
 
-        def body(i, x_adv, control, active, kappa, grad_evals):
-            # Compaction: each step runs the model only on the examples still active (gathered
-            # by index, results scattered back), so frozen examples cost no gradient evaluation.
-            index = tf.where(active)
-            x_act, y_act = tf.gather_nd(x_adv, index), tf.gather_nd(y, index)
-            _, logits, grad = self.value_and_grad(
-                model, x_act, y_act, tf.gather_nd(clean_logits, index)
-            )
-            right = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y_act)
-            kappa = tf.tensor_scatter_nd_add(kappa, index, tf.cast(right, tf.float32))
-            budget = tf.gather_nd(control, index)
-            keep = tf.logical_or(right, budget > 0)
-            budget = tf.where(tf.logical_and(~right, budget > 0), budget - 1, budget)
-            control = tf.tensor_scatter_nd_update(control, index, budget)
-            stepped = self.threat_model.step(x_act, grad, step)
-            if self.omega > 0:
-                noise = _ops.normal(tf.shape(x), self.seed_key(x, i + 1), self.omega)
-                stepped += tf.gather_nd(noise, index)
-            stepped = self.project(stepped, tf.gather_nd(x, index), eps)
-            x_adv = tf.tensor_scatter_nd_update(x_adv, index, _ops.select(keep, stepped, x_act))
-            grad_evals = tf.tensor_scatter_nd_add(grad_evals, index, tf.cast(keep, tf.float32))
-            active = tf.tensor_scatter_nd_update(active, index, keep)
-            return i + 1, x_adv, control, active, kappa, grad_evals
-
-        _, x_adv, _, _, kappa, grad_evals = tf.while_loop(
+        _, x_adv, _, _, kappa, grad_evals = ops.while_loop(
             cond,
-            body,
-            [tf.constant(0), x_adv, control, active, kappa, grad_evals],
-            parallel_iterations=1,
+            make_body(model, x, y, clean_logits, step, eps),
+            (ops.convert_to_tensor(0, "int32"), x_adv, control, active, kappa, grad_evals),
         )
         return x_adv, {"kappa": kappa, "grad_evals": grad_evals}
 

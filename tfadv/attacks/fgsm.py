@@ -1,8 +1,9 @@
 """The fast gradient sign method, with Fast-AT's optional random start."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
 from tfadv.attacks.attack import Attack
 from tfadv.attacks.losses import check_gradient_loss
 from tfadv.utils import validation
@@ -42,6 +43,7 @@ class FGSM(Attack):
     """
 
     registry_name = "fgsm"
+    backends = backend.BACKENDS
     small_budget = {"random_start": True}
 
     def __init__(
@@ -70,7 +72,7 @@ class FGSM(Attack):
         )
         _, _, grad = self.value_and_grad(model, x_start, y, clean_logits)
         x_adv = self.threat_model.step(x_start, grad, step)
-        grad_evals = tf.ones(tf.shape(x)[:1], tf.float32)
+        grad_evals = ops.ones(ops.shape(x)[:1], "float32")
         return x_adv, {"grad_evals": grad_evals}
 
     def get_config(self):

@@ -1,6 +1,6 @@
 """The l2 threat model."""
 
-import tensorflow as tf
+from keras import ops
 
 from tfadv.attacks import _ops
 from tfadv.attacks._fab_projections import project_l2
@@ -33,11 +33,11 @@ class L2Ball(ThreatModel):
     def random_start(self, x, eps, seed=None):
         if seed is None:
             seed = _ops.seed_key(None, x)
-        shape = tf.shape(x)
+        shape = ops.shape(x)
         direction = self.random_direction(shape, seed)
-        radius = eps * _ops.uniform(shape[:1], seed + tf.constant([0, 1]))
+        radius = eps * _ops.uniform(shape[:1], seed + ops.convert_to_tensor([0, 1], "int32"))
         scale = radius / (self.norm(direction) + _ops.TINY)
-        return tf.clip_by_value(x + direction * _ops.per_example(scale, x), 0.0, 1.0)
+        return ops.clip(x + direction * _ops.per_example(scale, x), 0.0, 1.0)
 
     def random_direction(self, shape, seed):
         return _ops.normal(shape, seed)
@@ -46,14 +46,14 @@ class L2Ball(ThreatModel):
         return grad / _ops.per_example(self.norm(grad) + _ops.TINY, grad)
 
     def project_delta(self, delta, eps):
-        factor = tf.minimum(1.0, eps / (self.norm(delta) + _ops.TINY))
+        factor = ops.minimum(1.0, eps / (self.norm(delta) + _ops.TINY))
         return delta * _ops.per_example(factor, delta)
 
     def norm(self, delta):
         return _ops.l2_norm(delta)
 
     def dual_norm(self, grad):
-        return tf.norm(grad, axis=-1)
+        return ops.sqrt(ops.sum(ops.square(grad), axis=-1))
 
     def project_onto_hyperplane(self, t, w, b):
         return project_l2(t, w, b)

@@ -1,6 +1,6 @@
 """The l-infinity threat model."""
 
-import tensorflow as tf
+from keras import ops
 
 from tfadv.attacks import _ops
 from tfadv.attacks._fab_projections import project_linf
@@ -30,23 +30,23 @@ class LinfBall(ThreatModel):
     def random_start(self, x, eps, seed=None):
         if seed is None:
             seed = _ops.seed_key(None, x)
-        noise = self.random_direction(tf.shape(x), seed)
-        return tf.clip_by_value(x + eps * noise, 0.0, 1.0)
+        noise = self.random_direction(ops.shape(x), seed)
+        return ops.clip(x + eps * noise, 0.0, 1.0)
 
     def random_direction(self, shape, seed):
         return _ops.uniform(shape, seed, -1.0, 1.0)
 
     def direction(self, grad):
-        return tf.sign(grad)
+        return ops.sign(grad)
 
     def project_delta(self, delta, eps):
-        return tf.clip_by_value(delta, -eps, eps)
+        return ops.clip(delta, -eps, eps)
 
     def norm(self, delta):
         return _ops.linf_norm(delta)
 
     def dual_norm(self, grad):
-        return tf.reduce_sum(tf.abs(grad), axis=-1)
+        return ops.sum(ops.abs(grad), axis=-1)
 
     def project_onto_hyperplane(self, t, w, b):
         return project_linf(t, w, b)

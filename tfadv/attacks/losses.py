@@ -5,7 +5,7 @@ Each function maps float32 logits `[batch, classes]` and labels `[batch]` to a p
 ascending it moves towards the target. The margin and DLR formulas live in `tfadv.attacks._ops`.
 """
 
-import tensorflow as tf
+from keras import ops
 
 from tfadv.attacks import _ops
 from tfadv.utils import validation
@@ -16,7 +16,7 @@ CW_CONFIDENCE = 50.0  # Madry's challenge code and FAT/GAIRAT's `cwloss` use a h
 
 
 def cross_entropy(logits, y, targeted=False):
-    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+    ce = ops.sparse_categorical_crossentropy(y, logits, from_logits=True)
     return -ce if targeted else ce
 
 
@@ -24,15 +24,15 @@ def cw_margin(logits, y, targeted=False, confidence=CW_CONFIDENCE):
     """Carlini-Wagner margin: `-relu(z_y - max_{j != y} z_j + confidence)` (untargeted)."""
     margin = _ops.margin(logits, y)
     if targeted:
-        return -tf.nn.relu(-margin + confidence)
-    return -tf.nn.relu(margin + confidence)
+        return -ops.relu(-margin + confidence)
+    return -ops.relu(margin + confidence)
 
 
 def kl_divergence(logits, clean_logits):
     """TRADES' `KL(softmax(clean) || softmax(adv))` per example; the clean side is a constant."""
-    p_clean = tf.stop_gradient(tf.nn.softmax(clean_logits))
-    log_p_clean = tf.stop_gradient(tf.nn.log_softmax(clean_logits))
-    return tf.reduce_sum(p_clean * (log_p_clean - tf.nn.log_softmax(logits)), axis=-1)
+    p_clean = ops.stop_gradient(ops.softmax(clean_logits))
+    log_p_clean = ops.stop_gradient(ops.log_softmax(clean_logits))
+    return ops.sum(p_clean * (log_p_clean - ops.log_softmax(logits)), axis=-1)
 
 
 def attack_objective(name, logits, y, clean_logits, targeted=False):

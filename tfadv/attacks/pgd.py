@@ -1,8 +1,9 @@
 """Projected gradient descent with random start, restarts, targets and CE / CW / KL objectives."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
 from tfadv.attacks import _ops
 from tfadv.attacks.attack import Attack
 from tfadv.attacks.losses import check_gradient_loss
@@ -51,6 +52,7 @@ class PGD(Attack):
     """
 
     registry_name = "pgd"
+    backends = backend.BACKENDS
     small_budget = {"steps": 5, "restarts": 2}
 
     def __init__(
@@ -88,22 +90,18 @@ class PGD(Attack):
             else x
         )
 
-        def body(i, x_adv):
+        def body(_, x_adv):
             _, _, grad = self.value_and_grad(model, x_adv, y, clean_logits)
-            x_adv = self.project(self.threat_model.step(x_adv, grad, step), x, eps)
-            return i + 1, x_adv
+            return self.project(self.threat_model.step(x_adv, grad, step), x, eps)
 
-        _, x_adv = tf.while_loop(
-            lambda i, _: i < self.steps, body, [tf.constant(0), x_adv], parallel_iterations=1
-        )
-        return x_adv
+        return backend.fori_loop(0, self.steps, body, x_adv)
 
     def _score(self, model, x_adv, y, clean_logits):
         """Per-example (success, objective) of a finished run, for keeping the worst case."""
         logits = self.logits(model, x_adv)
         objective = self.objective(logits, y, clean_logits)
-        pred = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        success = tf.equal(pred, y) if self.targeted else tf.not_equal(pred, y)
+        pred = ops.cast(ops.argmax(logits, axis=-1), "int32")
+        success = ops.equal(pred, y) if self.targeted else ops.not_equal(pred, y)
         return success, objective
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
@@ -114,14 +112,14 @@ class PGD(Attack):
             for restart in range(1, self.restarts):
                 candidate = self._single_run(model, x, y, eps, clean_logits, step, salt=restart)
                 success, objective = self._score(model, candidate, y, clean_logits)
-                better = tf.logical_or(
-                    tf.logical_and(success, tf.logical_not(best_success)),
-                    tf.logical_and(tf.equal(success, best_success), objective > best_objective),
+                better = ops.logical_or(
+                    ops.logical_and(success, ops.logical_not(best_success)),
+                    ops.logical_and(ops.equal(success, best_success), objective > best_objective),
                 )
                 best = _ops.select(better, candidate, best)
-                best_success = tf.logical_or(best_success, success)
-                best_objective = tf.where(better, objective, best_objective)
-        grad_evals = tf.fill(tf.shape(x)[:1], float(self.steps * self.restarts))
+                best_success = ops.logical_or(best_success, success)
+                best_objective = ops.where(better, objective, best_objective)
+        grad_evals = ops.full(ops.shape(x)[:1], float(self.steps * self.restarts))
         return best, {"grad_evals": grad_evals}
 
     def get_config(self):

@@ -3,7 +3,7 @@
 import abc
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.attacks import _ops
 from tfadv.utils.registry import Registry
@@ -37,9 +37,9 @@ class ThreatModel(abc.ABC):
         """Returns `x + eps * t / ||t||` for random `t` (APGD's start), clipped to [0, 1]."""
         if seed is None:
             seed = _ops.seed_key(None, x)
-        t = self.random_direction(tf.shape(x), seed)
+        t = self.random_direction(ops.shape(x), seed)
         norm = _ops.per_example(self.norm(t), x)
-        return tf.clip_by_value(x + eps * t / (norm + _ops.TINY), 0.0, 1.0)
+        return ops.clip(x + eps * t / (norm + _ops.TINY), 0.0, 1.0)
 
     @abc.abstractmethod
     def direction(self, grad):
@@ -76,7 +76,7 @@ class ThreatModel(abc.ABC):
         perturbation's l_inf or l_2 norm, so the result lies in both sets.
         """
         delta = self.project_delta(x_adv - x, eps)
-        return tf.clip_by_value(x + delta, 0.0, 1.0)
+        return ops.clip(x + delta, 0.0, 1.0)
 
     def get_config(self):
         return {}

@@ -43,6 +43,12 @@ def build_parser():
     )
     for flag, text in zip(GLOBAL_FLAGS, GLOBAL_HELP, strict=True):
         parser.add_argument(flag, action="store_true", help=text)
+    parser.add_argument(
+        "--backend",
+        choices=tfadv_cli.BACKENDS,
+        help="Keras' backend (sets KERAS_BACKEND before Keras loads; default: KERAS_BACKEND's, "
+        "else tensorflow). The run folder records it as `backend`.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module_name in SUBCOMMANDS:
         importlib.import_module(module_name).add_parser(subparsers)
@@ -61,8 +67,24 @@ def describe(error):
     return f"{named} (run with --traceback for the full trace)"
 
 
+def _without_backend(extras):
+    kept, skip = [], False
+    for arg in extras:
+        if skip:
+            skip = False
+        elif arg == "--backend":
+            skip = True
+        elif not arg.startswith("--backend="):
+            kept.append(arg)
+    return kept
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    error = tfadv_cli.select_backend(argv)  # before Keras loads (done already by the script)
+    if error:
+        print(error, file=sys.stderr)
+        return 2
     verbose = tfadv_cli.verbose_requested(argv)
     if not verbose:
         tfadv_cli.quiet_tensorflow()  # TensorFlow is loaded: turns its Python-side logs off
@@ -70,6 +92,7 @@ def main(argv=None):
     args, extras = parser.parse_known_args(argv)
     show_trace = verbose or args.traceback or "--traceback" in extras
     extras = [arg for arg in extras if arg not in GLOBAL_FLAGS]
+    extras = _without_backend(extras)  # a global option given after the subcommand
     if extras and not getattr(args, "takes_overrides", False):
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     args.overrides = extras

@@ -6,6 +6,7 @@ Beyond the schema's field checks, the rules here relate fields to each other and
 import dataclasses
 import os
 
+from tfadv import backend
 from tfadv.attack_budget import AttackBudget
 from tfadv.experiment import schema
 from tfadv.methods import METHODS
@@ -36,7 +37,9 @@ def check_config(config):
     errors = schema.check_fields(config)
     method = None if errors else METHODS.get(config.method.name)  # a name the schema accepted
     if not errors:
-        errors = [e for rule in (_method, _model, _schedules) for e in rule(config, method)]
+        errors = [
+            e for rule in (_backend, _method, _model, _schedules) for e in rule(config, method)
+        ]
     if errors:
         raise ValueError("\n".join(errors))
     kwargs = dict(config.model.kwargs) | method.builder_options
@@ -44,6 +47,30 @@ def check_config(config):
     budget = AttackBudget(**config.attack, seed=config.seed)  # eps, steps, step_size, norm
     builder = None if config.model.init else get_builder(config.model.name)
     return Plan(method, builder, {} if config.model.init else kwargs, budget)
+
+
+def _backend(config, method):
+    """The run's backend is the one Keras runs, the method trains on it, and only TensorFlow
+    exports SavedModel / ONNX."""
+    running = backend.name()
+    if config.backend is not None and config.backend != running:
+        yield (
+            f"`backend` is {config.backend!r} but Keras runs {running!r}: Keras fixes its backend "
+            "when it loads, so pass `tfadv --backend NAME` (or set KERAS_BACKEND) instead. "
+            f"Received: backend={config.backend!r}"
+        )
+        return
+    if running not in method.backends:
+        yield (
+            f"Method {method.registry_name!r} trains on the {', '.join(method.backends)} "
+            f"backend(s) only. Received: method.name={config.method.name!r}, backend={running!r}"
+        )
+    if config.export.enabled and running != "tensorflow":
+        yield (
+            "`export.enabled` needs the tensorflow backend (SavedModel and ONNX are exported from "
+            "TensorFlow; the .keras classifier is saved on every backend): set "
+            f"--config.export.enabled=False. Received: export.enabled=True, backend={running!r}"
+        )
 
 
 def _method(config, method):

@@ -8,6 +8,7 @@ import time
 
 import keras
 
+from tfadv import backend
 from tfadv.callbacks.weight_averaging import WeightAveraging
 from tfadv.distribute import make_strategy
 from tfadv.experiment import build, distributed, outputs
@@ -56,6 +57,8 @@ def train(config, *, overwrite=False, command="tfadv train"):
         `RunState.load(os.path.join(config.workdir, "checkpoints"))`.
     """
     plan = check_config(config)
+    if config.backend is None:  # the run folder records the backend the run trains on
+        config.backend = backend.name()
     distribution = config.distribution  # the strategy comes before any other TensorFlow op
     strategy = make_strategy(distribution.strategy, tpu=distribution.tpu)
     if distributed.is_chief(strategy):
@@ -168,7 +171,9 @@ def _fit(config, model, data, state, workdir):
         RunCheckpoint(state, monitor=config.validation.monitor),
         EventFileLogger(os.path.join(workdir, "tensorboard")),
     ]
-    if distributed.is_multi_worker(model.distribute_strategy):  # Keras' fit cannot, yet
+    if distributed.is_multi_worker(
+        getattr(model, "distribute_strategy", None)
+    ):  # Keras' fit cannot, yet
         distributed.fit_multi_worker(model, config, data, callbacks, state.epochs_done)
         return
     # The batches are a function of (seed, epoch): a resumed run sees the uninterrupted run's

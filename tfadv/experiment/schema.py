@@ -12,6 +12,7 @@ import operator
 import ml_collections
 from ml_collections import config_dict
 
+from tfadv import backend
 from tfadv.attacks.threat_model import THREAT_MODELS
 from tfadv.data import DATASETS
 from tfadv.distribute import STRATEGIES
@@ -97,6 +98,7 @@ F = Field
 FIELDS = (
     F("workdir", str, "artifacts/mnist_robust", "output folder: config, log, events, checkpoints, report, plot, exports"),
     F("seed", int, 0, "seeds Keras, the validation split, the epoch order and the attacks", ">= 0"),
+    F("backend", str, None, "Keras' backend (unset: KERAS_BACKEND's; tfadv --backend NAME sets it); the run folder records it", choices=backend.BACKENDS),
     F("data.name", str, "embedded_mnist", "dataset", choices=DATASETS),
     F("data.validation_size", int, 500, "training examples held out to score each epoch", ">= 0"),
     F("data.train_limit", int, None, "the first N training examples (unset: all)", ">= 1"),

@@ -75,6 +75,7 @@ def _compare(config, stored, run):
     """`run` with notes on the allowed changes since `stored`; the other changes raise."""
     current = config_lib.to_plain(config)
     stored.pop("search", None), current.pop("search", None)  # `tfadv tune`'s, not the run's
+    stored.setdefault("backend", "tensorflow")  # runs older than the field trained on TensorFlow
     validates = bool(current.get("data", {}).get("validation_size"))
     allowed, refused, previous = [], [], None
     for path, old, new in config_lib.changes(stored, current):

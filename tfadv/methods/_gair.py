@@ -5,7 +5,9 @@ import numbers
 
 import keras
 import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
 from tfadv.adv_model import per_example_ce
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
 from tfadv.loss_result import LossResult
@@ -34,8 +36,8 @@ def check_schedule_or_number(name, value, *, integer=False, minimum=None, allow_
 def schedule_value(value, progress):
     """Evaluates a schedule-or-number argument at `progress` as a float32 scalar tensor."""
     if isinstance(value, Schedule):
-        return tf.cast(value(progress), tf.float32)
-    return tf.constant(value, tf.float32)
+        return ops.cast(value(progress), "float32")
+    return ops.convert_to_tensor(value, "float32")
 
 
 def serialize_schedule_or_number(value):
@@ -70,15 +72,15 @@ def gair_log_weights(kappa, num_steps, lam, weight_function="tanh"):
 
     `K` is the attack's maximum number of steps. `lam = +inf` gives `w = 1` (no reweighting).
     """
-    kappa = tf.cast(kappa, tf.float32)
+    kappa = ops.cast(kappa, "float32")
     k = float(num_steps)
     if weight_function == "discrete":
-        return tf.math.log((k + 1.0 - kappa) / (k + 1.0))
-    lam = tf.cast(lam, tf.float32)
+        return ops.log((k + 1.0 - kappa) / (k + 1.0))
+    lam = ops.cast(lam, "float32")
     z = lam + 5.0 * (1.0 - 2.0 * kappa / k)
     if weight_function == "tanh":
         z = 2.0 * z
-    return tf.math.log_sigmoid(z)  # 0 (w = 1) for lam = +inf
+    return ops.log_sigmoid(z)  # 0 (w = 1) for lam = +inf
 
 
 def gair_weights(kappa, num_steps, lam, weight_function="tanh"):
@@ -88,16 +90,24 @@ def gair_weights(kappa, num_steps, lam, weight_function="tanh"):
     `B * exp(log w_i - max log w) / sum_j exp(log w_j - max log w)`, so that it stays finite when
     every `w_i` underflows. Inside a replica of a `tf.distribute` strategy the max, the sum and `B`
     are reduced over the replicas (in the graph), so the weights are those of one device on the global batch.
+    On JAX and PyTorch the batch is the one the step sees.
     """
     log_w = gair_log_weights(kappa, num_steps, lam, weight_function)
-    batch = tf.cast(tf.shape(log_w)[0], tf.float32)
-    context = tf.distribute.get_replica_context()
+    batch = ops.cast(ops.shape(log_w)[0], "float32")
+    context = _replica_context()
     if context is None or context.num_replicas_in_sync == 1:
-        return batch * tf.nn.softmax(log_w), tf.exp(log_w)
+        return batch * ops.softmax(log_w, axis=-1), ops.exp(log_w)
     top = tf.reduce_max(context.all_gather(tf.reduce_max(log_w, keepdims=True), axis=0))
     shifted = tf.exp(log_w - top)
     total, batch = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.reduce_sum(shifted), batch])
     return batch * shifted / total, tf.exp(log_w)
+
+
+def _replica_context():
+    """The `tf.distribute` replica context on TensorFlow; `None` on the other backends."""
+    if backend.name() != "tensorflow":
+        return None
+    return tf.distribute.get_replica_context()
 
 
 class GAIRWeighting:
@@ -118,7 +128,7 @@ class GAIRWeighting:
 
     def reweighting_active(self):
         """A bool scalar tensor: whether the current epoch is at or after `begin_epoch`."""
-        return tf.floor(self.epoch_progress) >= float(self.begin_epoch)
+        return ops.floor(self.epoch_progress) >= float(self.begin_epoch)
 
     def compute_weights(self, kappa):
         """Per-example loss weights for the current epoch: `(normalised, raw)`.
@@ -130,8 +140,8 @@ class GAIRWeighting:
             kappa, self.attack.steps, self.current_lambda(), self.weight_function
         )
         active = self.reweighting_active()
-        ones = tf.ones_like(normalised)
-        return tf.where(active, normalised, ones), tf.where(active, raw, ones)
+        ones = ops.ones_like(normalised)
+        return ops.where(active, normalised, ones), ops.where(active, raw, ones)
 
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
         """GAIR's loss: cross-entropy on the adversarial examples, weighted by their geometry value."""

@@ -2,7 +2,9 @@
 
 import keras
 import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks import _ops
 from tfadv.attacks.attack import AttackResult, model_logits
@@ -111,16 +113,24 @@ class AdvProp(AdvModel):
         super().__init__(classifier, attack, **kwargs)
 
     def _random_targets(self, x, y, num_classes):
-        shape = tf.shape(y)
+        """A random class other than `y` per example: `(y + offset) mod num_classes` with the offset
+        uniform in `[1, num_classes)`."""
         key = _ops.seed_key(self.seed, x)
-        offset = tf.random.stateless_uniform(shape, key, 1, num_classes, dtype=tf.int32)
-        return tf.math.floormod(y + offset, num_classes)
+        if backend.name() == "tensorflow":
+            offset = tf.random.stateless_uniform(tf.shape(y), key, 1, num_classes, dtype=tf.int32)
+        else:
+            draw = _ops.uniform(ops.shape(y), key)
+            offset = 1 + ops.minimum(
+                ops.cast(ops.floor(draw * ops.cast(num_classes - 1, "float32")), "int32"),
+                num_classes - 2,
+            )
+        return ops.mod(y + offset, num_classes)
 
     def generate_adversarial(self, x, y, eps):
         clean_logits = model_logits(self.classifier, x)  # main batch norms, inference mode
         labels = y
         if getattr(self.attack, "targeted", False):
-            labels = self._random_targets(x, y, tf.shape(clean_logits)[-1])
+            labels = self._random_targets(x, y, ops.shape(clean_logits)[-1])
         with dual_batch_normalization.use_auxiliary_bn(self.classifier):
             result = self.attack.run(self.classifier, x, labels, eps=eps)
         return AttackResult(result.x_adv, clean_logits, dict(result.info))

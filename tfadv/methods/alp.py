@@ -1,7 +1,7 @@
 """Adversarial logit pairing."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.loss_result import LossResult
@@ -82,11 +82,11 @@ class ALP(AdvModel):
         super().__init__(classifier, attack, **kwargs)
 
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
-        both = self.classifier(tf.concat([x, adv.x_adv], axis=0), training=True)
-        clean_logits, adv_logits = tf.split(tf.cast(both, tf.float32), 2, axis=0)
+        both = self.classifier(ops.concatenate([x, adv.x_adv], axis=0), training=True)
+        clean_logits, adv_logits = ops.split(ops.cast(both, "float32"), 2, axis=0)
         ce = self.clean_weight * per_example_ce(clean_logits, y, self.label_smoothing)
         ce += (1.0 - self.clean_weight) * per_example_ce(adv_logits, y, self.label_smoothing)
-        pairing = tf.reduce_mean(tf.square(clean_logits - adv_logits), axis=-1)
+        pairing = ops.mean(ops.square(clean_logits - adv_logits), axis=-1)
         loss = self.reduce_loss(ce + self.lambda_ * pairing, sample_weight)
         return LossResult(loss, adv_logits, extras={"logit_pairing": pairing})
 

@@ -64,6 +64,9 @@ class AWP(AdvModel):
     reports its metrics. It saves and loads as one `.keras` file with the method nested in its
     config.
 
+    AWP trains on Keras' TensorFlow backend only (its two gradient passes are TensorFlow's);
+    constructing it under JAX or PyTorch raises `ValueError`.
+
     Args:
         method: a `tfadv.AdvModel` (e.g. `tfadv.methods.TRADES`, `tfadv.methods.PGDAT`,
             `tfadv.methods.MART`) whose `generate_adversarial` and `compute_adv_loss` AWP calls.
@@ -89,6 +92,9 @@ class AWP(AdvModel):
     """
 
     registry_name = "awp"
+    # TensorFlow only: `compute_gradients` takes two `tf.GradientTape` passes (and sums the ascent
+    # gradient over `tf.distribute` replicas); JAX's stateless step never calls it.
+    backends = ("tensorflow",)
     knobs = {
         # `inner` and `beta` are not constructor arguments: `from_knobs` builds the wrapped method.
         "inner": Knob(

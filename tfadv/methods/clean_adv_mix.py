@@ -1,7 +1,7 @@
 """Clean/adversarial mixing in the forms the literature uses."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks import _ops
@@ -101,36 +101,36 @@ class CleanAdvMix(AdvModel):
     def generate_adversarial(self, x, y, eps):
         if self.mode == "weighted":
             return super().generate_adversarial(x, y, eps)
+        batch = ops.shape(x)[:1]
         if self.mode == "examples":
-            clean = self._uniform(tf.shape(x)[:1], x, 1) < self.clean_fraction
+            clean = self._uniform(batch, x, 1) < self.clean_fraction
             adv = super().generate_adversarial(x, y, eps)
-            mask = tf.reshape(clean, tf.concat([[-1], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
             info = dict(adv.info)
-            info["grad_evals"] = tf.where(clean, 0.0, info["grad_evals"])
-            info["clean_mask"] = tf.cast(clean, tf.float32)
-            return AttackResult(tf.where(mask, x, adv.x_adv), adv.clean_logits, info)
+            info["grad_evals"] = ops.where(clean, 0.0, info["grad_evals"])
+            info["clean_mask"] = ops.cast(clean, "float32")
+            return AttackResult(_ops.select(clean, x, adv.x_adv), adv.clean_logits, info)
         # "batches": skip the attack entirely on a clean batch.
-        clean_batch = self._uniform([], x, 2) < self.clean_fraction
+        clean_batch = self._uniform((), x, 2) < self.clean_fraction
 
         def attacked():
             adv = self.attack.run(self.classifier, x, y, eps=eps)
             return adv.x_adv, adv.clean_logits, adv.info["grad_evals"]
 
         def clean():
-            logits = tf.cast(self.classifier(x, training=False), tf.float32)
-            return x, logits, tf.zeros(tf.shape(x)[:1], tf.float32)
+            logits = ops.cast(self.classifier(x, training=False), "float32")
+            return x, logits, ops.zeros(batch, "float32")
 
-        x_used, clean_logits, grad_evals = tf.cond(clean_batch, clean, attacked)
+        x_used, clean_logits, grad_evals = ops.cond(clean_batch, clean, attacked)
         info = {
             "grad_evals": grad_evals,
-            "clean_mask": tf.fill(tf.shape(x)[:1], tf.cast(clean_batch, tf.float32)),
+            "clean_mask": ops.full(batch, ops.cast(clean_batch, "float32")),
         }
         return AttackResult(x_used, clean_logits, info)
 
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
         if self.mode == "weighted":
-            both = self.classifier(tf.concat([x, adv.x_adv], axis=0), training=True)
-            clean_logits, adv_logits = tf.split(both, 2, axis=0)
+            both = self.classifier(ops.concatenate([x, adv.x_adv], axis=0), training=True)
+            clean_logits, adv_logits = ops.split(both, 2, axis=0)
             per_example = self.clean_weight * per_example_ce(clean_logits, y) + (
                 1.0 - self.clean_weight
             ) * per_example_ce(adv_logits, y)

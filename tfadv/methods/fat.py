@@ -1,7 +1,7 @@
 """FAT: friendly adversarial training with early-stopped PGD."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.adv_model import AdvModel
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
@@ -99,8 +99,8 @@ class FAT(AdvModel):
     def current_tau(self):
         """The early-stopping budget now: an int32 scalar tensor in `[0, K]`."""
         tau = _gair.schedule_value(self.tau, self.epoch_progress)
-        tau = tf.clip_by_value(tf.round(tau), 0.0, float(self.attack.steps))
-        return tf.cast(tau, tf.int32)
+        tau = ops.clip(ops.round(tau), 0.0, float(self.attack.steps))
+        return ops.cast(tau, "int32")
 
     def generate_adversarial(self, x, y, eps):
         return self.attack.run(self.classifier, x, y, eps=eps, tau=self.current_tau())

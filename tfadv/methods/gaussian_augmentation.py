@@ -1,8 +1,9 @@
 """Gaussian data augmentation: the base-classifier training of randomized smoothing."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
 from tfadv.adv_model import AdvModel
 from tfadv.attacks import _ops
 from tfadv.attacks.attack import AttackResult, model_logits
@@ -88,20 +89,30 @@ class GaussianAugmentation(AdvModel):
     def current_sigma(self):
         """The noise standard deviation now (a float32 scalar tensor)."""
         if self.eps_schedule is None:
-            return tf.constant(self.sigma, tf.float32)
-        return tf.maximum(tf.cast(self.eps_schedule(self.epoch_progress), tf.float32), 0.0)
+            return ops.convert_to_tensor(self.sigma, "float32")
+        return ops.maximum(ops.cast(self.eps_schedule(self.epoch_progress), "float32"), 0.0)
 
     def current_eps(self):
         return self.current_sigma()
 
     def generate_adversarial(self, x, y, eps):
         """Returns `x + eps * N(0, I)` (`eps` is `current_sigma()` in `train_step`)."""
-        salt = tf.cast(tf.math.floormod(self.optimizer.iterations, 2**30), tf.int32)
-        noise = _ops.normal(tf.shape(x), _ops.seed_key(self.seed, x, salt))
-        noisy = x + tf.cast(eps, tf.float32) * noise
-        batch = tf.shape(x)[:1]
-        clean_logits = tf.stop_gradient(model_logits(self.classifier, x))
-        return AttackResult(noisy, clean_logits, {"grad_evals": tf.zeros(batch, tf.float32)})
+        noise = _ops.normal(ops.shape(x), _ops.seed_key(self.seed, x, self._step_salt()))
+        noisy = x + ops.cast(eps, "float32") * noise
+        clean_logits = ops.stop_gradient(model_logits(self.classifier, x))
+        return AttackResult(noisy, clean_logits, {"grad_evals": ops.zeros(ops.shape(x)[:1])})
+
+    def _step_salt(self):
+        """A counter of the training steps (int32), folded into a seeded noise key.
+
+        TensorFlow reads the optimizer's `iterations`. JAX's stateless step holds the optimizer's
+        variables outside the model's state, so JAX and PyTorch count the batches `fit` ran,
+        `epoch * 2**20 + batch` from the model's own progress counter.
+        """
+        if backend.name() == "tensorflow":
+            return ops.cast(ops.mod(self.optimizer.iterations, 2**30), "int32")
+        state = ops.convert_to_tensor(self.progress_state)
+        return ops.cast(ops.mod(state[0] * 2**20 + state[2], 2**30), "int32")
 
     def get_config(self):
         config = super().get_config()

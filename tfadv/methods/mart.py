@@ -1,7 +1,7 @@
 """MART: misclassification-aware adversarial training."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks.early_stopped_pgd import EarlyStoppedPGD
@@ -19,18 +19,18 @@ def mart_terms(classifier, x, x_adv, y):
     - `weighted_kl = KL(p(x) || p(x')) * (1.0000001 - p_y(x))`, with `log(p(x') + 1e-12)` inside the
       KL.
     """
-    clean_logits = tf.cast(classifier(x, training=True), tf.float32)
-    adv_logits = tf.cast(classifier(x_adv, training=True), tf.float32)
-    adv_probs = tf.nn.softmax(adv_logits)
-    onehot = tf.one_hot(y, tf.shape(adv_logits)[-1], dtype=tf.float32)
+    clean_logits = ops.cast(classifier(x, training=True), "float32")
+    adv_logits = ops.cast(classifier(x_adv, training=True), "float32")
+    adv_probs = ops.softmax(adv_logits, axis=-1)
+    onehot = ops.one_hot(y, ops.shape(adv_logits)[-1], dtype="float32")
     # The most likely wrong class: the top class, or the runner-up when the top class is `y`.
-    runner_up = tf.argmax(adv_probs - 2.0 * onehot, axis=-1, output_type=tf.int32)
-    p_runner_up = tf.gather(adv_probs, runner_up, batch_dims=1)
-    bce = per_example_ce(adv_logits, y) - tf.math.log(1.0001 - p_runner_up + 1e-12)
-    log_clean = tf.nn.log_softmax(clean_logits)
-    clean_probs = tf.exp(log_clean)
-    kl = tf.reduce_sum(clean_probs * (log_clean - tf.math.log(adv_probs + 1e-12)), axis=-1)
-    true_probs = tf.reduce_sum(clean_probs * onehot, axis=-1)
+    runner_up = ops.cast(ops.argmax(adv_probs - 2.0 * onehot, axis=-1), "int32")
+    p_runner_up = ops.take_along_axis(adv_probs, runner_up[:, None], axis=-1)[:, 0]
+    bce = per_example_ce(adv_logits, y) - ops.log(1.0001 - p_runner_up + 1e-12)
+    log_clean = ops.log_softmax(clean_logits, axis=-1)
+    clean_probs = ops.exp(log_clean)
+    kl = ops.sum(clean_probs * (log_clean - ops.log(adv_probs + 1e-12)), axis=-1)
+    true_probs = ops.sum(clean_probs * onehot, axis=-1)
     return bce, kl * (1.0000001 - true_probs), adv_logits
 
 

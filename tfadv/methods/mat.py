@@ -2,7 +2,9 @@
 
 import keras
 import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks import _ops
 from tfadv.attacks.attack import Attack, AttackResult, model_logits
@@ -23,7 +25,9 @@ class MAT(AdvModel):
 
     - `strategy="rand"` (MAT-Rand, Araujo et al.): each example is attacked by one of the two adversaries,
       drawn uniformly at random per example (the expectation in the paper's objective is per example).
-      Both attacks run only on their own share of the batch, so one step costs one attack.
+      Both attacks run only on their own share of the batch, so one step costs one attack (on
+      TensorFlow; JAX and PyTorch run both attacks on the whole batch, each example keeping its
+      drawn one, and count both in `grad_evals`).
     - `strategy="max"` (MAT-Max; Tramer and Boneh's "MAX"): both attacks run on the whole batch and each
       example keeps the one with the larger cross-entropy.
     - `strategy="avg"` (Tramer and Boneh's default "AVG"): the loss averages over both adversarial batches
@@ -102,19 +106,22 @@ class MAT(AdvModel):
         return [self.attack, self.l2_attack]
 
     def generate_adversarial(self, x, y, eps):
-        ratio = eps / self.attack.eps if self.attack.eps > 0 else tf.constant(1.0)
+        ratio = eps / self.attack.eps if self.attack.eps > 0 else ops.convert_to_tensor(1.0)
         eps_2 = ratio * self.l2_attack.eps
         if self.strategy == "rand":
-            draw = _ops.uniform(tf.shape(x)[:1], _ops.seed_key(self.seed, x, _DRAW_SALT))
+            draw = _ops.uniform(ops.shape(x)[:1], _ops.seed_key(self.seed, x, _DRAW_SALT))
             use_l2 = draw < 0.5
-            parts = tf.dynamic_partition(tf.range(tf.shape(x)[0]), tf.cast(use_l2, tf.int32), 2)
-            inf_res = self._run_share(self.attack, x, y, parts[0], eps)
-            l2_res = self._run_share(self.l2_attack, x, y, parts[1], eps_2)
-            x_adv, clean_logits, grad_evals = (
-                tf.dynamic_stitch(parts, [a, b]) for a, b in zip(inf_res, l2_res, strict=True)
-            )
-            info = {"grad_evals": grad_evals, "l2_share": tf.cast(use_l2, tf.float32)}
-            return AttackResult(x_adv, clean_logits, info)
+            if backend.name() == "tensorflow":
+                return self._run_shares(x, y, use_l2, eps, eps_2)
+            # JAX compiles the step for static shapes, so the batch is not split by the random
+            # draw (nor on PyTorch, for one code path): both attacks run on the whole batch and
+            # each example keeps its drawn one.
+            inf_res = self.attack.run(self.classifier, x, y, eps=eps)
+            l2_res = self.l2_attack.run(self.classifier, x, y, eps=eps_2)
+            x_adv = _ops.select(use_l2, l2_res.x_adv, inf_res.x_adv)
+            grad_evals = inf_res.info["grad_evals"] + l2_res.info["grad_evals"]
+            info = {"grad_evals": grad_evals, "l2_share": ops.cast(use_l2, "float32")}
+            return AttackResult(x_adv, inf_res.clean_logits, info)
         inf_res = self.attack.run(self.classifier, x, y, eps=eps)
         l2_res = self.l2_attack.run(self.classifier, x, y, eps=eps_2)
         grad_evals = inf_res.info["grad_evals"] + l2_res.info["grad_evals"]
@@ -125,10 +132,20 @@ class MAT(AdvModel):
         ce_inf = per_example_ce(self.attack.logits(self.classifier, inf_res.x_adv), y)
         ce_l2 = per_example_ce(self.attack.logits(self.classifier, l2_res.x_adv), y)
         use_l2 = ce_l2 > ce_inf
-        mask = tf.reshape(use_l2, tf.concat([[-1], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
-        x_adv = tf.where(mask, l2_res.x_adv, inf_res.x_adv)
-        info = {"grad_evals": grad_evals, "l2_share": tf.cast(use_l2, tf.float32)}
+        x_adv = _ops.select(use_l2, l2_res.x_adv, inf_res.x_adv)
+        info = {"grad_evals": grad_evals, "l2_share": ops.cast(use_l2, "float32")}
         return AttackResult(x_adv, inf_res.clean_logits, info)
+
+    def _run_shares(self, x, y, use_l2, eps, eps_2):
+        """TensorFlow's `"rand"`: each attack runs on its own share of the batch only."""
+        parts = tf.dynamic_partition(tf.range(tf.shape(x)[0]), tf.cast(use_l2, tf.int32), 2)
+        inf_res = self._run_share(self.attack, x, y, parts[0], eps)
+        l2_res = self._run_share(self.l2_attack, x, y, parts[1], eps_2)
+        x_adv, clean_logits, grad_evals = (
+            tf.dynamic_stitch(parts, [a, b]) for a, b in zip(inf_res, l2_res, strict=True)
+        )
+        info = {"grad_evals": grad_evals, "l2_share": tf.cast(use_l2, tf.float32)}
+        return AttackResult(x_adv, clean_logits, info)
 
     def _run_share(self, attack, x, y, index, eps):
         """`(x_adv, clean_logits, grad_evals)` of `attack` on the examples `index` of the batch.
@@ -153,11 +170,13 @@ class MAT(AdvModel):
             logits = self.classifier(adv.x_adv, training=True)
             loss = self.reduce_loss(per_example_ce(logits, y), sample_weight)
             return LossResult(loss, logits, extras={"l2_share": adv.info["l2_share"]})
-        both = self.classifier(tf.concat([adv.x_adv, adv.info["x_adv_l2"]], axis=0), training=True)
-        inf_logits, l2_logits = tf.split(both, 2, axis=0)
+        both = self.classifier(
+            ops.concatenate([adv.x_adv, adv.info["x_adv_l2"]], axis=0), training=True
+        )
+        inf_logits, l2_logits = ops.split(both, 2, axis=0)
         per_example = 0.5 * (per_example_ce(inf_logits, y) + per_example_ce(l2_logits, y))
         loss = self.reduce_loss(per_example, sample_weight)
-        return LossResult(loss, inf_logits, extras={"l2_share": tf.constant(0.5)})
+        return LossResult(loss, inf_logits, extras={"l2_share": ops.convert_to_tensor(0.5)})
 
     def get_config(self):
         config = super().get_config()

@@ -1,7 +1,7 @@
 """TRADES: clean cross-entropy plus a KL robustness regulariser."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks.attack import Attack
@@ -28,12 +28,12 @@ def trades_terms(classifier, x, x_adv, y):
     and adversarial batches go through the classifier in separate calls, so batch norm normalises
     each with its own statistics, as in the reference code. Returns `(natural, robust, adv_logits)`.
     """
-    clean_logits = tf.cast(classifier(x, training=True), tf.float32)
-    adv_logits = tf.cast(classifier(x_adv, training=True), tf.float32)
+    clean_logits = ops.cast(classifier(x, training=True), "float32")
+    adv_logits = ops.cast(classifier(x_adv, training=True), "float32")
     natural = per_example_ce(clean_logits, y)
-    log_p_clean = tf.nn.log_softmax(clean_logits)
-    robust = tf.reduce_sum(
-        tf.exp(log_p_clean) * (log_p_clean - tf.nn.log_softmax(adv_logits)), axis=-1
+    log_p_clean = ops.log_softmax(clean_logits, axis=-1)
+    robust = ops.sum(
+        ops.exp(log_p_clean) * (log_p_clean - ops.log_softmax(adv_logits, axis=-1)), axis=-1
     )
     return natural, robust, adv_logits
 

@@ -1,7 +1,7 @@
 """A constant schedule."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.schedules.schedule import Schedule
 from tfadv.utils import validation
@@ -25,7 +25,7 @@ class Constant(Schedule):
         self.constant = validation.check_number("value", value)
 
     def value(self, progress):
-        return tf.constant(self.constant, tf.float32) + 0.0 * progress
+        return ops.convert_to_tensor(self.constant, "float32") + 0.0 * progress
 
     def bounds(self):
         return self.constant, self.constant

@@ -1,7 +1,7 @@
 """A linear warm-up ramp."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.schedules.schedule import Schedule
 from tfadv.utils import validation
@@ -38,7 +38,7 @@ class LinearRamp(Schedule):
         self.begin_epoch = validation.check_number("begin_epoch", begin_epoch, minimum=0.0)
 
     def value(self, progress):
-        fraction = tf.clip_by_value((progress - self.begin_epoch) / self.ramp_epochs, 0.0, 1.0)
+        fraction = ops.clip((progress - self.begin_epoch) / self.ramp_epochs, 0.0, 1.0)
         return self.start + (self.end - self.start) * fraction
 
     def bounds(self):

@@ -3,7 +3,7 @@
 import math
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.schedules.schedule import Schedule
 from tfadv.utils import validation
@@ -48,11 +48,11 @@ class PiecewiseConstant(Schedule):
         self.values = values
 
     def value(self, progress):
-        table = tf.constant(self.values, tf.float32)
+        table = ops.convert_to_tensor(self.values, "float32")
         if not self.boundaries:
             return table[0] + 0.0 * progress
-        passed = tf.floor(progress) >= tf.constant(self.boundaries, tf.float32)
-        return tf.gather(table, tf.reduce_sum(tf.cast(passed, tf.int32)))
+        passed = ops.floor(progress) >= ops.convert_to_tensor(self.boundaries, "float32")
+        return ops.take(table, ops.sum(ops.cast(passed, "int32")))
 
     def bounds(self):
         return min(self.values), max(self.values)

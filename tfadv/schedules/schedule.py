@@ -1,6 +1,6 @@
 """Base class of epoch-driven hyperparameter schedules."""
 
-import tensorflow as tf
+from keras import ops
 
 
 class Schedule:
@@ -17,7 +17,7 @@ class Schedule:
     """
 
     def __call__(self, progress):
-        return self.value(tf.cast(progress, tf.float32))
+        return self.value(ops.cast(progress, "float32"))
 
     def value(self, progress):
         raise NotImplementedError(f"{type(self).__name__} must implement `value(progress)`.")

@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfadv import backend
+
 GRAPH_ERROR_MARKER = "tfadv-invalid-input"
 
 
@@ -104,6 +106,8 @@ def _symbolic(value):
     """A value known only by its dtype and shape: a graph tensor, a `TensorSpec`, a `KerasTensor`."""
     if isinstance(value, (tf.TensorSpec, keras.KerasTensor)):
         return True
+    if backend.name() == "jax" and backend.inside_compiled(value):  # traced by `jax.jit`
+        return True
     return tf.is_tensor(value) and not hasattr(value, "numpy")
 
 
@@ -164,6 +168,8 @@ def _as_array(value, name, what):
     if isinstance(value, (str, bytes)):
         raise TypeError(f"`{name}` must be an array of {what}. Received: {name}={value!r}")
     try:
+        if backend.name() == "torch" and keras.ops.is_tensor(value):
+            value = keras.ops.convert_to_numpy(value)  # detached, on the host
         array = np.asarray(value)
     except (TypeError, ValueError) as error:  # ragged nested lists, unconvertible objects
         raise TypeError(

@@ -1,0 +1,93 @@
+"""The backend tiers: the backend-agnostic tests again under JAX and PyTorch, in a process each.
+
+Keras fixes its backend when it is first imported, so each backend runs in a process of its own.
+JAX (the `jax` extra, in `test`) runs in the default tier; PyTorch, whose wheel from the package
+index carries the CUDA libraries, is opt in (`-m torch_backend`, the `torch` extra).
+"""
+
+import importlib.util
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+AGNOSTIC = ["tests/backends/test_attacks_any_backend.py"]
+sys.path.insert(0, str(HERE))
+
+from _cross_backend_pgd import build_model, run  # noqa: E402
+
+
+def _environment(backend):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("PYTEST_XDIST_WORKER", None)
+    env.setdefault("JAX_PLATFORMS", "cpu")
+    return env
+
+
+def _run_tier(backend):
+    command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *AGNOSTIC]
+    done = subprocess.run(
+        command, cwd=ROOT, env=_environment(backend), capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, (
+        f"{backend} tier failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+    )
+    assert " passed" in done.stdout
+
+
+def _skip_without(module):
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed (pip install -e '.[{module}]')")
+
+
+def test_jax_tier():
+    _skip_without("jax")
+    _run_tier("jax")
+
+
+@pytest.mark.torch_backend
+def test_torch_tier():
+    _skip_without("torch")
+    _run_tier("torch")
+
+
+def test_same_verdicts_on_tensorflow_and_jax(tmp_path):
+    """PGD-10 without random start on the same weights and digits: the same adversarial digits
+    (to float tolerance) and the same verdict on each, under TensorFlow (here) and JAX."""
+    _skip_without("jax")
+    assert keras.backend.backend() == "tensorflow"
+    keras.utils.set_random_seed(3)
+    model = build_model()
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=(64, 8, 8, 1)).astype("float32")
+    y = rng.integers(0, 10, size=64).astype("int32")
+    weights = model.get_weights()
+    source, target = tmp_path / "in.npz", tmp_path / "out.npz"
+    np.savez(
+        source, x=x, y=y, n_weights=len(weights), **{f"w{i}": w for i, w in enumerate(weights)}
+    )
+    done = subprocess.run(
+        [sys.executable, str(HERE / "_cross_backend_pgd.py"), str(source), str(target)],
+        cwd=ROOT,
+        env=_environment("jax"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    other = np.load(target)
+    assert str(other["backend"]) == "jax"
+    for norm, eps in (("linf", 0.3), ("l2", 2.0)):
+        x_adv, logits = run(weights, x, y, norm, eps)
+        verdicts = logits.argmax(axis=1) == y
+        other_verdicts = other[f"logits_{norm}"].argmax(axis=1) == y
+        assert (verdicts != other_verdicts).sum() == 0, norm
+        # l-inf steps are signs: a gradient entry at zero can flip one pixel by a step.
+        close = np.isclose(x_adv, other[f"x_adv_{norm}"], atol=1e-4).mean()
+        assert close > 0.99, (norm, close)

@@ -1,0 +1,107 @@
+"""Every method trains through `fit` under whichever Keras backend this process runs.
+
+Written with NumPy and `keras` only: `tests/backends/test_backend_tiers.py` runs this file again
+under JAX (default tier) and PyTorch (opt in). A method registered for the current backend must
+train (finite loss, weights that move, its metrics reported, the training attack's own budget);
+one that is not must refuse construction with a clear error.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import tfadv
+from tfadv import AttackBudget
+from tfadv.adv_model import METHODS
+
+BACKEND = keras.backend.backend()
+TRAINS = [name for name, cls in METHODS.items() if BACKEND in cls.backends]
+REFUSES = [name for name, cls in METHODS.items() if BACKEND not in cls.backends]
+
+
+def _classifier():
+    return keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Conv2D(3, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(3),
+        ]
+    )
+
+
+def _data(n=32):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.0, 1.0, size=(n, 6, 6, 1)).astype("float32")
+    y = rng.integers(0, 3, size=n).astype("int32")
+    return x, y
+
+
+def _numpy_weights(model):
+    return [keras.ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
+
+
+def test_the_base_method_trains_on_this_backend():
+    assert "pgdat" in TRAINS, TRAINS
+
+
+@pytest.mark.parametrize("name", TRAINS)
+def test_method_trains_through_fit(name):
+    keras.utils.set_random_seed(0)
+    cls = METHODS[name]
+    classifier = _classifier()
+    if name == "advprop":  # AdvProp trains a classifier with dual batch norm
+        classifier = tfadv.layers.convert_to_dual_bn(classifier)
+    model = cls.from_knobs(classifier, budget=AttackBudget(eps=0.1, steps=2, seed=1))
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    x, y = _data()
+    model.build(x.shape)
+    before = _numpy_weights(model)
+    history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    logs = history.history
+    assert np.isfinite(logs["loss"][-1]), logs
+    for metric in ("clean_accuracy", "adv_accuracy", *cls.extra_metrics):
+        assert metric in logs, (metric, sorted(logs))
+    after = _numpy_weights(model)
+    assert any(not np.allclose(b, a) for b, a in zip(before, after)), "no weight moved"
+    # The budget's l-inf attack (MAT adds an l2 attack of its own radius, `l2_eps`).
+    for attack in model.training_attacks():
+        assert attack.norm == "l2" or attack.eps == pytest.approx(0.1), attack
+    scores = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert 0.0 <= scores["clean_accuracy"] <= 1.0
+
+
+def test_eps_schedule_and_eval_attack_on_this_backend():
+    keras.utils.set_random_seed(0)
+    model = tfadv.methods.PGDAT(
+        _classifier(),
+        attack=tfadv.attacks.PGD(eps=0.2, steps=2),
+        eps_schedule=tfadv.schedules.LinearRamp(0.0, 0.2, ramp_epochs=2),
+        eval_attack=tfadv.attacks.FGSM(eps=0.2),
+    )
+    model.compile(optimizer="adam")
+    x, y = _data()
+    history = model.fit(x, y, batch_size=16, epochs=2, validation_data=(x, y), verbose=0)
+    assert "val_adv_accuracy" in history.history
+    assert float(keras.ops.convert_to_numpy(model.epoch_progress)) == pytest.approx(
+        1.5
+    )  # the last batch: epoch 1 + 1/2
+    predictions = keras.ops.convert_to_numpy(model.predict(x, verbose=0))
+    assert predictions.shape == (len(x), 3)
+
+
+def test_bad_data_is_refused_before_training():
+    model = tfadv.methods.PGDAT(_classifier(), attack=tfadv.attacks.PGD(eps=0.1, steps=1))
+    model.compile(optimizer="adam")
+    x, y = _data()
+    with pytest.raises(ValueError, match="x"):
+        model.fit(x * 4.0, y, epochs=1, verbose=0)
+
+
+@pytest.mark.skipif(not REFUSES, reason=f"every method trains on {BACKEND}")
+@pytest.mark.parametrize("name", REFUSES or ["none"])
+def test_methods_not_written_for_this_backend_refuse_construction(name):
+    with pytest.raises(ValueError, match=f"Received: backend='{BACKEND}'"):
+        METHODS[name].from_knobs(_classifier(), budget=AttackBudget(eps=0.1, steps=2))

@@ -1,0 +1,376 @@
+"""The one module that holds backend-specific code: what Keras 3 does not provide in `keras.ops`.
+
+tfadv's attacks are written once in `keras.ops`. What differs between Keras' backends lives here:
+
+- the value and the input gradient of a function (`tf.GradientTape`, `jax.value_and_grad`,
+  `torch.autograd.grad`);
+- stateless random numbers from an explicit key (Keras' own `keras.random` draws from a
+  `SeedGenerator`, a variable, and takes no key tensor);
+- compiling an attack once per shape (`tf.function`, `jax.jit`; eager on PyTorch) with the model's
+  variables passed in, so that a compiled attack always sees the current weights.
+
+Every function reads Keras' backend (`keras.backend.backend()`, set by `KERAS_BACKEND`) when it
+is called. TensorFlow stays the default backend and the one that exports SavedModel / ONNX.
+"""
+
+import contextlib
+import functools
+import importlib
+
+import keras
+import numpy as np
+
+from tfadv.loss_result import LossResult
+
+#: The backends tfadv knows, in Keras' spelling.
+BACKENDS = ("tensorflow", "jax", "torch")
+
+# A stateless key is two 32-bit integers on every backend (TensorFlow's `stateless_*` seeds and a
+# raw `jax.random.PRNGKey`); `fresh_key` draws one from NumPy's generator, which
+# `keras.utils.set_random_seed` seeds.
+_KEY_MAX = 2**31 - 1
+
+
+def name():
+    """Keras' backend: `"tensorflow"`, `"jax"` or `"torch"`."""
+    return keras.backend.backend()
+
+
+def check_supported(owner, backends, argument="backend"):
+    """Raises `ValueError` when Keras' backend is not in `backends` (what `owner` runs on).
+
+    Args:
+        owner: str, what refuses (e.g. `"Attack 'apgd' (APGD)"`).
+        backends: tuple of backend names the owner runs on.
+        argument: str, the name quoted in the error. Defaults to `"backend"`.
+    """
+    current = name()
+    if current not in backends:
+        raise ValueError(
+            f"{owner} runs on the {' and '.join(backends)} backend"
+            f"{'s' if len(backends) > 1 else ''} of Keras only; Keras' backend is {current!r} "
+            f"(set by KERAS_BACKEND or ~/.keras/keras.json). Received: {argument}={current!r}"
+        )
+
+
+@functools.cache
+def _module(module_name):
+    return importlib.import_module(module_name)
+
+
+def _tf():
+    return _module("tensorflow")
+
+
+def _jax():
+    return _module("jax")
+
+
+def _torch():
+    return _module("torch")
+
+
+# ------------------------------------------------------------------------------------ gradients
+def value_and_grad(fn, x):
+    """`fn(x)` and the gradient of its scalar part with respect to `x`.
+
+    Args:
+        fn: maps `x` to `(total, aux)`, a scalar to differentiate and any structure of tensors.
+        x: a float tensor.
+
+    Returns:
+        `((total, aux), grad)`; `grad` has the shape of `x` (zeros where `fn` ignores `x`), and `aux`
+        carries no gradient.
+    """
+    backend = name()
+    if backend == "jax":
+        return _jax().value_and_grad(fn, has_aux=True)(x)
+    if backend == "torch":
+        torch = _torch()
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            total, aux = fn(x)
+            (grad,) = torch.autograd.grad(total, x, allow_unused=True)
+        if grad is None:
+            grad = torch.zeros_like(x)
+        aux = keras.tree.map_structure(lambda t: t.detach(), aux)
+        return (total.detach(), aux), grad
+    tf = _tf()
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total, aux = fn(x)
+    grad = tape.gradient(total, x)
+    if grad is None:  # the model ignores its input (or stops its gradient)
+        grad = tf.zeros_like(x)
+    return (total, aux), grad
+
+
+# ---------------------------------------------------------------------------------- randomness
+_KEY_STREAM = []  # the traced key of the compiled call in progress (JAX), see `compiled_call`
+
+
+def fresh_key():
+    """A new stateless key `[2]` (int32): from NumPy's generator, or inside a compiled JAX call
+    from the key that call was given (a key drawn at trace time would be a constant)."""
+    if _KEY_STREAM:
+        key, count = _KEY_STREAM[-1]
+        _KEY_STREAM[-1] = (key, count + 1)
+        return keras.ops.stack([key[0] + count, key[1]])
+    if name() == "tensorflow":
+        tf = _tf()
+        return tf.random.uniform([2], 0, _KEY_MAX, dtype=tf.int32)
+    return keras.ops.convert_to_tensor(np.random.randint(0, _KEY_MAX, size=2), "int32")
+
+
+def _jax_key(key):
+    return keras.ops.cast(key, "uint32")
+
+
+@functools.cache
+def _torch_generator():
+    return _torch().Generator(device="cpu")
+
+
+def _torch_draw(key, draw):
+    """Runs `draw(generator)` with a CPU generator seeded from `key` (PyTorch has no stateless RNG)."""
+    key = np.asarray(keras.ops.convert_to_numpy(key)).astype(np.int64)
+    generator = _torch_generator()
+    generator.manual_seed(int(key[0]) * (2**31) + int(key[1]))
+    return draw(generator)
+
+
+def uniform(shape, key, minval=0.0, maxval=1.0):
+    """Stateless float32 uniform noise in `[minval, maxval)` from the key `[2]`."""
+    backend = name()
+    if backend == "jax":
+        jax = _jax()
+        return jax.random.uniform(_jax_key(key), tuple(shape), "float32", minval, maxval)
+    if backend == "torch":
+        torch = _torch()
+        sample = _torch_draw(key, lambda g: torch.rand(tuple(int(s) for s in shape), generator=g))
+        return keras.ops.convert_to_tensor(sample * (maxval - minval) + minval, "float32")
+    tf = _tf()
+    return tf.random.stateless_uniform(shape, seed=key, minval=minval, maxval=maxval)
+
+
+def normal(shape, key, stddev=1.0):
+    """Stateless float32 Gaussian noise from the key `[2]`."""
+    backend = name()
+    if backend == "jax":
+        return _jax().random.normal(_jax_key(key), tuple(shape), "float32") * stddev
+    if backend == "torch":
+        torch = _torch()
+        sample = _torch_draw(key, lambda g: torch.randn(tuple(int(s) for s in shape), generator=g))
+        return keras.ops.convert_to_tensor(sample * stddev, "float32")
+    tf = _tf()
+    return tf.random.stateless_normal(shape, seed=key, stddev=stddev)
+
+
+def split_key(key, n):
+    """`n` independent keys derived from `key`."""
+    backend = name()
+    if backend == "jax":
+        keys = keras.ops.cast(_jax().random.split(_jax_key(key), n), "int32")
+        return [keys[i] for i in range(n)]
+    if backend == "torch":
+        draw = _torch_draw(key, lambda g: _torch().randint(0, _KEY_MAX, (n, 2), generator=g))
+        return [keras.ops.convert_to_tensor(row, "int32") for row in draw]
+    tf = _tf()
+    return tf.unstack(tf.random.experimental.stateless_split(key, n))
+
+
+# ----------------------------------------------------------------------------------------- loops
+#: JAX unrolls fixed-length loops of at most this many steps (see `fori_loop`).
+UNROLL_LIMIT = 64
+
+
+def fori_loop(lower, upper, body, init):
+    """`keras.ops.fori_loop`, unrolled on JAX for loops of up to `UNROLL_LIMIT` steps.
+
+    XLA's CPU backend runs a `while` loop's body without the thread pool its convolutions get
+    outside loops: measured on 2026-12-05 on this project's 2-core CPU (small CNN, 100 digits),
+    PGD-10 took 11.0 s as a `lax.fori_loop`, 13.3-13.8 s with `unroll=2` or `5`, and 3.8-3.9 s
+    fully unrolled (`python benchmarks/backends.py --loop-study` reproduces it). An unrolled loop
+    also lets a randomised layer update its seed state at each step (a state write inside a
+    `lax` loop's body would escape it). Loops with static bounds up to the limit are therefore
+    unrolled on JAX (the price is compile time on an accelerator); elsewhere (TensorFlow,
+    PyTorch, longer JAX loops) this is `keras.ops.fori_loop`.
+    """
+    if (
+        name() == "jax"
+        and isinstance(lower, int)
+        and isinstance(upper, int)
+        and upper - lower <= UNROLL_LIMIT
+    ):
+        value = init
+        for i in range(lower, upper):
+            value = body(i, value)
+        return value
+    return keras.ops.fori_loop(lower, upper, body, init)
+
+
+# ----------------------------------------------------------------------------------- compiling
+# Keeps a traced gradient a function of its own (`separate_function`).
+_NO_INLINE = {"_noinline": True}
+
+
+@functools.cache
+def cpu_only():
+    """Whether this machine has no accelerator that TensorFlow sees (Keras then compiles without
+    XLA, and TensorFlow's oneDNN graph pass picks the CPU kernels)."""
+    return all(device.device_type == "CPU" for device in _tf().config.list_physical_devices())
+
+
+def separate_function(fn, x):
+    """`fn(x)` traced as a TensorFlow function of its own, not inlined into the caller's graph.
+
+    TensorFlow's oneDNN layout pass gives `MaxPoolGrad` its fast kernel only when it meets the
+    forward `MaxPool` first in a topological order of the graph, which a graph with nested loops
+    does not always give: FAB-T's gradient, inside three nested loops and a `cond`, ran the slow
+    Eigen kernel. A separate function's graph has no loop. Each call costs a function launch.
+    """
+    tf = _tf()
+    try:
+        return tf.function(fn, autograph=False, experimental_attributes=_NO_INLINE)(x)
+    except tf.errors.OperatorNotAllowedInGraphError:  # the model's `call` needs AutoGraph
+        return tf.function(fn, experimental_attributes=_NO_INLINE)(x)
+
+
+def inside_compiled(x):
+    """Whether `x` is a symbolic tensor of a function being compiled (`tf.function`, `jax.jit`)."""
+    backend = name()
+    if backend == "jax":
+        return isinstance(x, _jax().core.Tracer)
+    if backend == "tensorflow":
+        return _tf().inside_function()
+    return False
+
+
+def _state_mapping(variables, values):
+    return list(zip(variables, values))
+
+
+@contextlib.contextmanager
+def _key_stream(key):
+    _KEY_STREAM.append((key, 0))
+    try:
+        yield
+    finally:
+        _KEY_STREAM.pop()
+
+
+def compiled_call(fn, model):
+    """`fn(*args)` compiled once per shape, with `model`'s variables passed in (JAX, PyTorch).
+
+    On JAX the function is `jax.jit`-compiled over the model's variables, the arguments and a
+    fresh random key (`fresh_key` inside it derives from that key); the model's non-trainable
+    variables that `fn` updates (a randomised layer's seed state, say) are written back after the
+    call. On PyTorch it runs eagerly. TensorFlow's attacks compile with `tf.function` themselves
+    (`tfadv.attacks.Attack.run`).
+
+    Returns:
+        a callable with the signature of `fn`.
+    """
+    if name() != "jax":
+        return fn
+    jax = _jax()
+
+    def pure(trainable, non_trainable, key, *args, **kwargs):
+        mapping = _state_mapping(model.trainable_variables, trainable)
+        mapping += _state_mapping(model.non_trainable_variables, non_trainable)
+        with keras.StatelessScope(state_mapping=mapping) as scope, _key_stream(key):
+            outputs = fn(*args, **kwargs)
+        updated = [scope.get_current_value(v) for v in model.non_trainable_variables]
+        updated = [u if u is not None else v for u, v in zip(updated, non_trainable)]
+        return outputs, updated
+
+    jitted = jax.jit(pure)
+
+    def call(*args, **kwargs):
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        outputs, updated = jitted(trainable, non_trainable, fresh_key(), *args, **kwargs)
+        for variable, value in zip(model.non_trainable_variables, updated):
+            variable.assign(value)
+        return outputs
+
+    return call
+
+
+def no_grad():
+    """A context that records no gradient (PyTorch's `torch.no_grad`; nothing elsewhere)."""
+    if name() == "torch":
+        return _torch().no_grad()
+    return contextlib.nullcontext()
+
+
+# ------------------------------------------------------------------------ training on JAX
+def _scope_values(scope, variables, old):
+    """The values `variables` hold in `scope` after it ran (their old values where unchanged)."""
+    values = [scope.get_current_value(v) for v in variables]
+    return [o if v is None else v for v, o in zip(values, old)]
+
+
+def _aux(result):
+    return (result.loss, result.adv_logits, result.adv_weight, dict(result.extras))
+
+
+def stateless_train_step(model, state, data):
+    """`tfadv.AdvModel.train_step` on JAX: Keras' stateless `(state, data) -> (logs, state)`.
+
+    The same pieces as on TensorFlow, in Keras' JAX trainer's order: the batch's adversarial
+    examples are crafted with the current weights (`model.craft`, outside the differentiated
+    function: no gradient flows through the attack; its random draws come from the model's
+    `seed_generator`, a variable of the training state), `jax.value_and_grad` differentiates
+    `model.total_loss` with respect to the trainable weights, the optimizer applies the
+    gradients statelessly, and the metrics are updated in a `keras.StatelessScope`.
+    """
+    jax = _jax()
+    trainable, non_trainable, optimizer_values, metrics_values = state
+    x, y, sample_weight = model._prepare(data)
+    variables = model.trainable_variables + model.non_trainable_variables
+    with keras.StatelessScope(
+        state_mapping=list(zip(variables, trainable + non_trainable))
+    ) as scope:
+        with _key_stream(model.seed_generator.next()):  # the attack's random draws, per step
+            adv = model.craft(x, y)
+    non_trainable = _scope_values(scope, model.non_trainable_variables, non_trainable)
+
+    def loss_fn(trainable_values):
+        mapping = list(zip(model.trainable_variables, trainable_values))
+        mapping += list(zip(model.non_trainable_variables, non_trainable))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            result, loss = model.total_loss(x, y, adv, sample_weight)
+        updated = _scope_values(scope, model.non_trainable_variables, non_trainable)
+        optimizer_mapping = list(zip(model.optimizer.variables, optimizer_values))
+        with keras.StatelessScope(state_mapping=optimizer_mapping):
+            scaled = model.optimizer.scale_loss(loss)
+        return scaled, (_aux(result), updated)
+
+    (_, (aux, non_trainable)), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
+    result = LossResult(aux[0], aux[1], aux[2], extras=aux[3])
+    model._check_result(result)
+    trainable, optimizer_values = model.optimizer.stateless_apply(
+        optimizer_values, grads, trainable
+    )
+    with keras.StatelessScope(
+        state_mapping=list(zip(model.metrics_variables, metrics_values))
+    ) as scope:
+        logs = model.update_trackers(x, y, sample_weight, adv, result)
+    metrics_values = _scope_values(scope, model.metrics_variables, metrics_values)
+    return logs, (trainable, non_trainable, optimizer_values, metrics_values)
+
+
+def stateless_test_step(model, state, data):
+    """`tfadv.AdvModel.test_step` on JAX: `(state, data) -> (logs, state)`."""
+    trainable, non_trainable, metrics_values = state
+    x, y, sample_weight = model._prepare(data)
+    mapping = list(zip(model.trainable_variables, trainable))
+    mapping += list(zip(model.non_trainable_variables, non_trainable))
+    mapping += list(zip(model.metrics_variables, metrics_values))
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        logits = model.classifier(x, training=False)
+        logs = model.evaluation_logs(x, y, sample_weight, keras.ops.cast(logits, "float32"))
+    non_trainable = _scope_values(scope, model.non_trainable_variables, non_trainable)
+    metrics_values = _scope_values(scope, model.metrics_variables, metrics_values)
+    return logs, (trainable, non_trainable, metrics_values)
