@@ -64,6 +64,7 @@ def _hand_written(backend, model, eps, step, steps):
     """`(pgd(x, y) -> x_adv, at_epoch(x, y, batch))` written the way a user of `backend` would."""
     import keras
     import numpy as np
+    from _common import hand_written_pgd
 
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer = keras.optimizers.SGD(0.01)
@@ -71,25 +72,11 @@ def _hand_written(backend, model, eps, step, steps):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        def attack(x, y, k):
-            x_adv = tf.clip_by_value(x + tf.random.uniform(tf.shape(x), -eps, eps), 0.0, 1.0)
-            for _ in tf.range(k):
-                with tf.GradientTape() as tape:
-                    tape.watch(x_adv)
-                    loss = tf.reduce_sum(
-                        tf.nn.sparse_softmax_cross_entropy_with_logits(
-                            y, model(x_adv, training=False)
-                        )
-                    )
-                x_adv = x_adv + step * tf.sign(tape.gradient(loss, x_adv))
-                x_adv = tf.clip_by_value(tf.clip_by_value(x_adv, x - eps, x + eps), 0.0, 1.0)
-            return x_adv
-
-        pgd = tf.function(lambda x, y: attack(x, y, steps))
+        pgd_at, pgd_eval = hand_written_pgd(eps, step, AT_STEPS), hand_written_pgd(eps, step, steps)
 
         @tf.function
         def train_step(x, y):
-            x_adv = attack(x, y, AT_STEPS)
+            x_adv = pgd_at(model, x, y)
             with tf.GradientTape() as tape:
                 loss = ce(y, model(x_adv, training=True))
             grads = tape.gradient(loss, model.trainable_variables)
@@ -99,7 +86,7 @@ def _hand_written(backend, model, eps, step, steps):
             for i in range(0, len(x), batch):
                 train_step(tf.constant(x[i : i + batch]), tf.constant(y[i : i + batch]))
 
-        return lambda x, y: pgd(tf.constant(x), tf.constant(y)).numpy(), epoch
+        return lambda x, y: pgd_eval(model, tf.constant(x), tf.constant(y)).numpy(), epoch
     if backend == "jax":
         import jax
         import jax.numpy as jnp

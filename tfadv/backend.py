@@ -19,6 +19,7 @@ import importlib
 
 import keras
 import numpy as np
+from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 from tfadv.loss_result import LossResult
 
@@ -184,29 +185,98 @@ def split_key(key, n):
 UNROLL_LIMIT = 64
 
 
+def _threaded(run, *functions):
+    """Runs `run(*wrapped)` with the active `keras.StatelessScope`'s values threaded through.
+
+    On JAX a randomised layer writes its seed state at every call; inside a `lax` loop or `cond`
+    body that write would escape the body's trace (`UnexpectedTracerError`). Each wrapped function
+    takes and returns the scope's values beside its own, runs in an inner scope over them, and the
+    results are written back into the outer scope. Keras offers no public accessor of the active
+    scope, so this reads `keras.src`'s (the one private Keras name tfadv uses, kept here).
+    """
+    scope = get_stateless_scope()
+    if scope is None:
+        return None
+    keys = list(scope.state_mapping)
+
+    def wrap(fn, returns_state=True):
+        def wrapped(*args):
+            *args, states = args
+            inner = keras.StatelessScope()
+            inner.state_mapping = dict(zip(keys, states))
+            with inner:
+                out = fn(*args)
+            return (out, [inner.state_mapping[k] for k in keys]) if returns_state else out
+
+        return wrapped
+
+    states = [scope.state_mapping[k] for k in keys]
+    out, states = run(wrap, states)
+    scope.state_mapping.update(zip(keys, states))
+    return (out,)
+
+
 def fori_loop(lower, upper, body, init):
     """`keras.ops.fori_loop`, unrolled on JAX for loops of up to `UNROLL_LIMIT` steps.
 
     XLA's CPU backend runs a `while` loop's body without the thread pool its convolutions get
     outside loops: measured on 2026-12-05 on this project's 2-core CPU (small CNN, 100 digits),
     PGD-10 took 11.0 s as a `lax.fori_loop`, 13.3-13.8 s with `unroll=2` or `5`, and 3.8-3.9 s
-    fully unrolled (`python benchmarks/backends.py --loop-study` reproduces it). An unrolled loop
-    also lets a randomised layer update its seed state at each step (a state write inside a
-    `lax` loop's body would escape it). Loops with static bounds up to the limit are therefore
-    unrolled on JAX (the price is compile time on an accelerator); elsewhere (TensorFlow,
-    PyTorch, longer JAX loops) this is `keras.ops.fori_loop`.
+    fully unrolled (`python benchmarks/backends.py --loop-study` reproduces it). Loops with static
+    bounds up to the limit are therefore unrolled on JAX (the price is compile time on an
+    accelerator); longer ones are `lax` loops that carry the model's state (`_threaded`).
+    Elsewhere (TensorFlow, PyTorch) this is `keras.ops.fori_loop`.
     """
-    if (
-        name() == "jax"
-        and isinstance(lower, int)
-        and isinstance(upper, int)
-        and upper - lower <= UNROLL_LIMIT
-    ):
+    if name() != "jax":
+        return keras.ops.fori_loop(lower, upper, body, init)
+    if isinstance(lower, int) and isinstance(upper, int) and upper - lower <= UNROLL_LIMIT:
         value = init
         for i in range(lower, upper):
             value = body(i, value)
         return value
-    return keras.ops.fori_loop(lower, upper, body, init)
+
+    def run(wrap, states):
+        step = wrap(lambda i, value: body(i, value))
+        return keras.ops.fori_loop(
+            lower, upper, lambda i, carry: step(i, carry[0], carry[1]), (init, states)
+        )
+
+    threaded = _threaded(run)
+    return keras.ops.fori_loop(lower, upper, body, init) if threaded is None else threaded[0]
+
+
+def while_loop(cond, body, loop_vars):
+    """`keras.ops.while_loop` over a tuple of loop variables; on JAX the model's state (a
+    randomised layer's seed) is carried through the loop (`_threaded`)."""
+    loop_vars = tuple(loop_vars)
+    if name() != "jax":
+        return keras.ops.while_loop(cond, body, loop_vars)
+
+    def run(wrap, states):
+        test = wrap(lambda *values: cond(*values), returns_state=False)
+        step = wrap(lambda *values: tuple(body(*values)))
+        out = keras.ops.while_loop(
+            lambda values, st: test(*values, st),
+            lambda values, st: step(*values, st),
+            (loop_vars, states),
+        )
+        return out[0], out[1]
+
+    threaded = _threaded(run)
+    return keras.ops.while_loop(cond, body, loop_vars) if threaded is None else threaded[0]
+
+
+def cond(pred, true_fn, false_fn):
+    """`keras.ops.cond`; on JAX the model's state is carried through the branches (`_threaded`)."""
+    if name() != "jax":
+        return keras.ops.cond(pred, true_fn, false_fn)
+
+    def run(wrap, states):
+        yes, no = wrap(lambda: true_fn()), wrap(lambda: false_fn())
+        return keras.ops.cond(pred, lambda: yes(states), lambda: no(states))
+
+    threaded = _threaded(run)
+    return keras.ops.cond(pred, true_fn, false_fn) if threaded is None else threaded[0]
 
 
 # ----------------------------------------------------------------------------------- compiling

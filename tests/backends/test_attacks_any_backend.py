@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.backends._cross_backend_pgd import build_model
 from tfadv.attacks import ATTACKS, FGSM, PGD
 
 BACKEND = keras.backend.backend()
@@ -24,15 +25,7 @@ def _numpy(tensor):
 
 def _conv_model():
     keras.utils.set_random_seed(1)
-    return keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(4, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Flatten(),
-            keras.layers.Dense(10),
-        ]
-    )
+    return build_model()
 
 
 def _linear_model(features=16, classes=3):

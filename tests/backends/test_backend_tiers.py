@@ -17,7 +17,8 @@ import pytest
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-AGNOSTIC = ["tests/backends/test_attacks_any_backend.py"]
+#: The backend-agnostic files, each run in a process of its own per backend.
+AGNOSTIC = ["attacks", "methods", "evaluation", "cli"]
 sys.path.insert(0, str(HERE))
 
 from _cross_backend_pgd import build_model, run  # noqa: E402
@@ -30,8 +31,9 @@ def _environment(backend):
     return env
 
 
-def _run_tier(backend):
-    command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *AGNOSTIC]
+def _run_tier(backend, part):
+    path = f"tests/backends/test_{part}_any_backend.py"
+    command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", path]
     done = subprocess.run(
         command, cwd=ROOT, env=_environment(backend), capture_output=True, text=True, timeout=900
     )
@@ -46,15 +48,17 @@ def _skip_without(module):
         pytest.skip(f"{module} is not installed (pip install -e '.[{module}]')")
 
 
-def test_jax_tier():
+@pytest.mark.parametrize("part", AGNOSTIC)
+def test_jax_tier(part):
     _skip_without("jax")
-    _run_tier("jax")
+    _run_tier("jax", part)
 
 
 @pytest.mark.torch_backend
-def test_torch_tier():
+@pytest.mark.parametrize("part", AGNOSTIC)
+def test_torch_tier(part):
     _skip_without("torch")
-    _run_tier("torch")
+    _run_tier("torch", part)
 
 
 def test_same_verdicts_on_tensorflow_and_jax(tmp_path):

@@ -2,8 +2,9 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
 from tfadv.attacks import _ops
 from tfadv.attacks.attack import Attack
 from tfadv.attacks.losses import cross_entropy
@@ -94,21 +95,40 @@ def checkpoint_decision(
         the other three are the updated counters.
     """
     if validation.check_choice("rule", rule, CHECKPOINT_RULES) == "autoattack":
-        first_prev = tf.zeros_like(loss) if is_checkpoint.shape[0] > 1 else loss
-        loss_prev = tf.where(tf.equal(i, 0), first_prev, loss_prev)
-    n_increase = n_increase + tf.cast(loss > loss_prev, tf.float32)
-    at_checkpoint = tf.gather(is_checkpoint, i)
-    oscillating = n_increase <= rho * tf.gather(window, i)
-    no_improvement = tf.logical_and(tf.logical_not(reduced_ck), loss_best_ck >= loss_best)
-    reduce = tf.logical_and(at_checkpoint, tf.logical_or(oscillating, no_improvement))
-    reduced_ck = tf.where(at_checkpoint, reduce, reduced_ck)
-    loss_best_ck = tf.where(at_checkpoint, loss_best, loss_best_ck)
-    n_increase = tf.where(at_checkpoint, tf.zeros_like(n_increase), n_increase)
+        first_prev = ops.zeros_like(loss) if is_checkpoint.shape[0] > 1 else loss
+        loss_prev = ops.where(ops.equal(i, 0), first_prev, loss_prev)
+    n_increase = n_increase + ops.cast(loss > loss_prev, "float32")
+    at_checkpoint = ops.take(is_checkpoint, i)
+    oscillating = n_increase <= rho * ops.take(window, i)
+    no_improvement = ops.logical_and(ops.logical_not(reduced_ck), loss_best_ck >= loss_best)
+    reduce = ops.logical_and(at_checkpoint, ops.logical_or(oscillating, no_improvement))
+    reduced_ck = ops.where(at_checkpoint, reduce, reduced_ck)
+    loss_best_ck = ops.where(at_checkpoint, loss_best, loss_best_ck)
+    n_increase = ops.where(at_checkpoint, ops.zeros_like(n_increase), n_increase)
     return reduce, n_increase, loss_best_ck, reduced_ck
 
 
-def _scatter(tensor, indices, updates):
-    return tf.tensor_scatter_nd_update(tensor, indices[:, None], updates)
+def _misclassified(logits, y):
+    return ops.not_equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), y)
+
+
+def _merge(best, best_loss, fooled, x_best, loss_best, fooled_run, x_best_adv):
+    """Merges one run's result into the running best, per example: a first adversarial example
+    replaces the point kept, a higher loss replaces it while neither is adversarial.
+
+    Returns `(best, best_loss, fooled)`.
+    """
+    take_adv = ops.logical_and(fooled_run, ops.logical_not(fooled))
+    take_loss = ops.logical_and(
+        ops.logical_not(ops.logical_or(fooled_run, fooled)), loss_best > best_loss
+    )
+    candidate = _ops.select(take_adv, x_best_adv, x_best)
+    keep = ops.logical_not(ops.logical_or(take_adv, take_loss))
+    return (
+        _ops.select(keep, best, candidate),
+        ops.where(take_loss, loss_best, best_loss),
+        ops.logical_or(fooled, fooled_run),
+    )
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -139,6 +159,11 @@ class APGD(Attack):
     `eot_iter > 1` (or `stop_when_fooled=False`, which `tfadv.evaluation.evaluate` sets on a
     randomised model) every example runs its whole budget, and the attack returns, per example,
     its last misclassified iterate, as fra31/auto-attack's `attack_single_run` does.
+
+    APGD runs on every Keras backend. On TensorFlow the examples that stopped leave the batch; on
+    JAX, whose compiled loops keep fixed shapes, and on PyTorch they stay in it, frozen by a
+    per-example mask, so each example's result and `grad_evals` are the same, but the model still
+    runs on the whole batch until every example has stopped.
 
     Checkpoints follow AutoAttack's code by default (`checkpoint_rule="autoattack"`, used by the
     `"standard"`, `"plus"` and `"rand"` protocols): fra31/auto-attack's `check_oscillation` compares
@@ -192,6 +217,7 @@ class APGD(Attack):
     """
 
     registry_name = "apgd"
+    backends = backend.BACKENDS
     small_budget = {"steps": 5, "restarts": 2}
 
     def __init__(
@@ -255,13 +281,28 @@ class APGD(Attack):
         )
 
     # --------------------------------------------------------------------------------- one run
-    def _loss_grad_active(self, model, x_adv, y, target, active, loss, grad):
-        """`_loss_grad` on the examples still `active` only (gathered by index, scattered back).
+    @staticmethod
+    def _gathers():
+        """Whether stopped examples leave the batch (TensorFlow) or stay in it, frozen (others).
+
+        A TensorFlow graph takes a batch of any size, and running the model on the examples still
+        running only is a measured speed win. `jax.jit` traces fixed shapes, so on JAX (and on
+        PyTorch, which shares that path) every run keeps the whole batch and a per-example mask
+        freezes the examples that stopped: their loss, gradient, best points and cost no longer
+        change, so each example's result is that of the gathered run.
+        """
+        return backend.name() == "tensorflow"
+
+    def _loss_grad_gathered(self, model, x_adv, y, target, active, loss, grad):
+        """TensorFlow: `_loss_grad` on the examples still `active` only (gathered by index,
+        scattered back).
 
         The other examples keep their loss and gradient and cost nothing: an APGD run of one
         example does not depend on the others, so the active trajectories are those of a run
         without compaction. Returns `(loss, grad, wrong)`, `wrong` False where not active.
         """
+        import tensorflow as tf
+
         index = tf.where(active)
         y_act = tf.gather_nd(y, index)
         target_act = None if target is None else tf.gather_nd(target, index)
@@ -274,51 +315,82 @@ class APGD(Attack):
         wrong = tf.scatter_nd(index, wrong_act, tf.shape(active, out_type=tf.int64))
         return loss, grad, wrong
 
-    def _single_run(self, model, x, y, eps, target, key):
+    def _loss_grad_masked(self, model, x_adv, y, target, active, loss, grad):
+        """`_loss_grad` on the whole batch, kept where `active` (`None`: every example).
+
+        Elsewhere the loss and the gradient stay `loss` and `grad`, as in `_loss_grad_gathered`.
+        Returns `(loss, grad, wrong)`, `wrong` False where not active.
+        """
+        loss_new, logits, grad_new = self._loss_grad(model, x_adv, y, target)
+        wrong = _misclassified(logits, y)
+        if active is None:
+            return loss_new, grad_new, wrong
+        return (
+            ops.where(active, loss_new, loss),
+            _ops.select(active, grad_new, grad),
+            ops.logical_and(active, wrong),
+        )
+
+    def _single_run(self, model, x, y, eps, target, key, live=None):
         """One APGD run. Returns `(x_best, loss_best, fooled, x_best_adv, evals)` per example.
 
         Compaction (`compacts`): an example stops at its first misclassified iterate (its
         adversarial example); later iterations run the model only on the examples not yet
-        misclassified, and the loop ends when there are none. Without it every example runs every
+        misclassified (TensorFlow; elsewhere the stopped examples stay in the batch, frozen, see
+        `_gathers`), and the loop ends when there are none. Without it every example runs every
         iteration and `x_best_adv` is its last misclassified iterate. `evals` counts each
         example's gradient evaluations.
+
+        `live` (bool `(n,)`, optional) says which examples the run is for: the others stay in the
+        batch, frozen from the start, cost nothing and come back not fooled (the fixed-shape
+        stand-in for a run on a subset of the batch).
         """
         is_checkpoint, window = checkpoint_schedule(self.steps)
-        is_checkpoint = tf.constant(is_checkpoint)
-        window = tf.constant(window)
-        momentum = tf.constant(self.momentum, tf.float32)
+        is_checkpoint = ops.convert_to_tensor(is_checkpoint)
+        window = ops.convert_to_tensor(window)
         compact = self.compacts
+        loss_grad = (
+            self._loss_grad_gathered if compact and self._gathers() else self._loss_grad_masked
+        )
+        eot = float(self.eot_iter)
 
         x_adv = self.threat_model.random_boundary_start(x, eps, key)
         loss, logits, grad = self._loss_grad(model, x_adv, y, target)
-        fooled = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
-        step = tf.fill(tf.shape(loss), 2.0 * eps)
-        evals = tf.fill(tf.shape(loss), float(self.eot_iter))
+        fooled = _misclassified(logits, y)
+        step = ops.full_like(loss, 2.0 * eps)
+        evals = ops.full_like(loss, eot)
+        if live is not None:
+            fooled = ops.logical_and(fooled, live)
+            evals = evals * ops.cast(live, "float32")
 
-        def body(i, state):
-            (x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled, step,
-             loss_prev, n_increase, loss_best_ck, reduced_ck, evals) = state  # fmt: skip
-            active = tf.logical_not(fooled) if compact else tf.ones_like(fooled)
-            a = tf.where(i > 0, momentum, 1.0)
+        def running(fooled):
+            """The examples that iterate (`None`: every one)."""
+            active = ops.logical_not(fooled) if compact else None
+            if live is None:
+                return active
+            return live if active is None else ops.logical_and(live, active)
+
+        def body(i, x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled, step,
+                 loss_prev, n_increase, loss_best_ck, reduced_ck, evals):  # fmt: skip
+            active = running(fooled)
+            a = ops.where(i > 0, self.momentum, 1.0)
             previous_move = x_adv - x_old
             x_old = x_adv
             z = self.project(self.threat_model.step(x_adv, grad, _ops.per_example(step, x)), x, eps)
             x_adv = self.project(x_adv + a * (z - x_adv) + (1.0 - a) * previous_move, x, eps)
-            if compact:
-                loss, grad, wrong = self._loss_grad_active(
-                    model, x_adv, y, target, active, loss_prev, grad
-                )
-            else:  # every example, no gather or scatter
-                loss, logits, grad = self._loss_grad(model, x_adv, y, target)
-                wrong = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
-            evals = evals + tf.cast(active, tf.float32) * float(self.eot_iter)
+            loss, grad, wrong = loss_grad(model, x_adv, y, target, active, loss_prev, grad)
+            if active is None:
+                evals = evals + eot
+                improved = loss > loss_best
+            else:
+                evals = evals + ops.cast(active, "float32") * eot
+                improved = ops.logical_and(active, loss > loss_best)
 
-            fooled = tf.logical_or(fooled, wrong)
+            fooled = ops.logical_or(fooled, wrong)
             x_best_adv = _ops.select(wrong, x_adv, x_best_adv)
-            improved = tf.logical_and(active, loss > loss_best)
             x_best = _ops.select(improved, x_adv, x_best)
             grad_best = _ops.select(improved, grad, grad_best)
-            loss_best = tf.where(improved, loss, loss_best)
+            loss_best = ops.where(improved, loss, loss_best)
             # Checkpoint: halve the step size where progress stalled and go back to the best point.
             reduce, n_increase, loss_best_ck, reduced_ck = checkpoint_decision(
                 i, loss, loss_prev, loss_best, n_increase, loss_best_ck, reduced_ck,
@@ -326,64 +398,74 @@ class APGD(Attack):
                 rule=self.checkpoint_rule,
             )  # fmt: skip
             loss_prev = loss
-            step = tf.where(reduce, 0.5 * step, step)
+            step = ops.where(reduce, 0.5 * step, step)
             x_adv = _ops.select(reduce, x_best, x_adv)
             grad = _ops.select(reduce, grad_best, grad)
-            state = (x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled, step,
-                     loss_prev, n_increase, loss_best_ck, reduced_ck, evals)  # fmt: skip
-            return i + 1, state
+            return (i + 1, x_adv, x_old, grad, x_best, grad_best, loss_best, x_best_adv, fooled,
+                    step, loss_prev, n_increase, loss_best_ck, reduced_ck, evals)  # fmt: skip
 
-        def cond(i, state):
+        def cond(i, *state):
             if not compact:
                 return i < self.steps
-            return tf.logical_and(i < self.steps, tf.logical_not(tf.reduce_all(state[7])))
+            return ops.logical_and(i < self.steps, ops.any(running(state[7])))
 
-        state = (x_adv, x_adv, grad, x_adv, grad, loss, x_adv, fooled, step, loss,
-                 tf.zeros_like(loss), loss, tf.ones_like(fooled), evals)  # fmt: skip
-        _, state = tf.while_loop(cond, body, [tf.constant(0), state], parallel_iterations=1)
-        x_best, loss_best, x_best_adv, fooled = state[3], state[5], state[6], state[7]
-        return x_best, loss_best, fooled, x_best_adv, state[13]
+        state = (0, x_adv, x_adv, grad, x_adv, grad, loss, x_adv, fooled, step, loss,
+                 ops.zeros_like(loss), loss, ops.ones_like(fooled), evals)  # fmt: skip
+        state = backend.while_loop(cond, body, state)
+        x_best, loss_best, x_best_adv, fooled, evals = (state[k] for k in (4, 6, 7, 8, 14))
+        return x_best, loss_best, fooled, x_best_adv, evals
 
-    def _run_on(self, model, x, y, eps, target, key, best, best_loss, fooled, evals, indices):
-        """Runs once on the examples `indices` and merges the result into the running best."""
-        x_sub, y_sub = tf.gather(x, indices), tf.gather(y, indices)
-        target_sub = None if target is None else tf.gather(target, indices)
-        x_best, loss_best, fooled_sub, x_best_adv, cost = self._single_run(
-            model, x_sub, y_sub, eps, target_sub, key
-        )
-        old_loss = tf.gather(best_loss, indices)
-        old_fooled = tf.gather(fooled, indices)
-        take_adv = tf.logical_and(fooled_sub, tf.logical_not(old_fooled))
-        take_loss = tf.logical_and(
-            tf.logical_not(tf.logical_or(fooled_sub, old_fooled)), loss_best > old_loss
-        )
-        candidate = _ops.select(take_adv, x_best_adv, x_best)
-        keep = tf.logical_not(tf.logical_or(take_adv, take_loss))
-        new_points = _ops.select(keep, tf.gather(best, indices), candidate)
-        best = _scatter(best, indices, new_points)
-        best_loss = _scatter(best_loss, indices, tf.where(take_loss, loss_best, old_loss))
-        fooled = _scatter(fooled, indices, tf.logical_or(old_fooled, fooled_sub))
-        evals = _scatter(evals, indices, tf.gather(evals, indices) + cost)
-        return best, best_loss, fooled, evals
+    # ---------------------------------------------------------------------------------- the runs
+    def _run_gathered(self, model, x, y, eps, target, key, best, best_loss, fooled, evals):
+        """TensorFlow: one run on the examples not yet misclassified, gathered into a smaller
+        batch and merged back into the running best; skipped when there are none."""
+        import tensorflow as tf
 
-    def _run_on_remaining(self, model, x, y, eps, target, key, best, best_loss, fooled, evals):
-        """`_run_on` the examples not yet misclassified; skipped when there are none."""
         remaining = tf.cast(tf.where(tf.logical_not(fooled))[:, 0], tf.int32)
         state = (best, best_loss, fooled, evals)
-        return tf.cond(
-            tf.size(remaining) > 0,
-            lambda: self._run_on(model, x, y, eps, target, key, *state, remaining),
-            lambda: state,
-        )
 
-    def _initial_state(self, x):
-        n = tf.shape(x)[0]
-        return (
-            x,
-            tf.fill([n], -np.inf),
-            tf.zeros([n], tf.bool),
-            tf.zeros([n], tf.float32),
+        def run():
+            def gather(tensor):
+                return None if tensor is None else tf.gather(tensor, remaining)
+
+            x_best, loss_best, fooled_run, x_best_adv, cost = self._single_run(
+                model, gather(x), gather(y), eps, gather(target), key
+            )
+            merged = _merge(*map(gather, state[:3]), x_best, loss_best, fooled_run, x_best_adv)
+            updates = (*merged, gather(evals) + cost)
+            return tuple(
+                tf.tensor_scatter_nd_update(old, remaining[:, None], new)
+                for old, new in zip(state, updates)
+            )
+
+        return tf.cond(tf.size(remaining) > 0, run, lambda: state)
+
+    def _run_masked(self, model, x, y, eps, target, key, best, best_loss, fooled, evals):
+        """JAX and PyTorch: `_run_gathered` on the whole batch (fixed shapes).
+
+        The examples not yet misclassified go first, in order, as TensorFlow's gather puts them
+        (so each one's random start is drawn from the same rows of the noise); the others follow
+        and ride along frozen (`_single_run`'s `live`), keeping what they have.
+        """
+        live = ops.logical_not(fooled)
+        count = ops.cast(live, "int32")
+        position = ops.where(
+            live, ops.cumsum(count) - 1, ops.sum(count) + ops.cumsum(1 - count) - 1
         )
+        order = ops.argsort(position)
+
+        def gather(tensor, indices=order):
+            return None if tensor is None else ops.take(tensor, indices, axis=0)
+
+        def run():
+            outputs = self._single_run(
+                model, gather(x), gather(y), eps, gather(target), key, live=gather(live)
+            )
+            x_best, loss_best, fooled_run, x_best_adv, cost = (gather(t, position) for t in outputs)
+            merged = _merge(best, best_loss, fooled, x_best, loss_best, fooled_run, x_best_adv)
+            return (*merged, evals + cost)
+
+        return backend.cond(ops.any(live), run, lambda: (best, best_loss, fooled, evals))
 
     def runs(self, clean_logits):
         """`(number of runs, run -> targets or None)`: one untargeted run per restart."""
@@ -391,20 +473,28 @@ class APGD(Attack):
 
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
         n_runs, target_of = self.runs(clean_logits)
+        run_once = self._run_gathered if self._gathers() else self._run_masked
+        # Seeded: a key per run. Unseeded: one fresh key, offset by the run (JAX would trace a
+        # key drawn inside the loop once, and every run would get the same start).
+        fresh = self.seed_key(x) if self.seed is None else None
 
         # Every run (the first included: nothing is fooled yet) works on the examples not yet fooled.
         def body(run, best, best_loss, fooled, evals):
-            key = self.seed_key(x, run)
-            state = (best, best_loss, fooled, evals)
-            state = self._run_on_remaining(model, x, y, eps, target_of(run), key, *state)
+            if fresh is None:
+                key = self.seed_key(x, run)
+            else:
+                offset = ops.cast(run, "int32")
+                key = fresh + ops.stack([offset, ops.zeros_like(offset)])
+            state = run_once(model, x, y, eps, target_of(run), key, best, best_loss, fooled, evals)
             return run + 1, *state
 
-        _, best, _, _, evals = tf.while_loop(
-            lambda run, *_: run < n_runs,
-            body,
-            [tf.constant(0), *self._initial_state(x)],
-            parallel_iterations=1,
+        initial = (
+            x,
+            ops.full_like(y, -np.inf, dtype="float32"),
+            ops.zeros_like(y, dtype="bool"),
+            ops.zeros_like(y, dtype="float32"),
         )
+        _, best, _, _, evals = backend.while_loop(lambda run, *_: run < n_runs, body, (0, *initial))
         return best, {"grad_evals": evals}
 
     def get_config(self):

@@ -1,7 +1,7 @@
 """APGD-T: Auto-PGD on the targeted DLR loss over the top classes (AutoAttack's second attack)."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from tfadv.attacks import _ops
 from tfadv.attacks.apgd import APGD
@@ -98,14 +98,14 @@ class APGDT(APGD):
 
     def runs(self, clean_logits):
         """`restarts` runs per target, the targets being the next most likely clean classes."""
-        num_classes = tf.shape(clean_logits)[-1]
-        n_targets = tf.maximum(tf.minimum(self.n_target_classes, num_classes - 1), 1)
-        ranking = tf.argsort(clean_logits, axis=-1, direction="DESCENDING", stable=True)
-        ranking = tf.cast(ranking, tf.int32)
+        num_classes = ops.shape(clean_logits)[-1]
+        n_targets = ops.maximum(ops.minimum(self.n_target_classes, num_classes - 1), 1)
+        # Decreasing logits, ties in class order (an ascending sort of the negated logits).
+        ranking = ops.cast(ops.argsort(-clean_logits, axis=-1), "int32")
 
         def target_of(run):
-            column = tf.minimum(run // self.restarts + 1, num_classes - 1)
-            return tf.gather(ranking, column, axis=1)
+            column = ops.minimum(run // self.restarts + 1, num_classes - 1)
+            return ops.take(ranking, column, axis=1)
 
         return n_targets * self.restarts, target_of
 

@@ -187,7 +187,7 @@ class EarlyStoppedPGD(Attack):
         def cond(i, x_adv, control, active, kappa, grad_evals):
             return ops.logical_and(i < self.steps, ops.any(active))
 
-        _, x_adv, _, _, kappa, grad_evals = ops.while_loop(
+        _, x_adv, _, _, kappa, grad_evals = backend.while_loop(
             cond,
             make_body(model, x, y, clean_logits, step, eps),
             (ops.convert_to_tensor(0, "int32"), x_adv, control, active, kappa, grad_evals),

@@ -1,8 +1,11 @@
 """FAB-T: the targeted Fast Adaptive Boundary attack (Croce and Hein 2020), AutoAttack's third attack."""
 
-import keras
-import tensorflow as tf
+import math
 
+import keras
+from keras import ops
+
+from tfadv import backend
 from tfadv.attacks import _ops
 from tfadv.attacks._fab_projections import rows as _rows
 from tfadv.attacks.attack import Attack
@@ -68,6 +71,7 @@ class FABT(Attack):
     """
 
     registry_name = "fabt"
+    backends = backend.BACKENDS
     small_budget = {"steps": 5, "n_target_classes": 2}
     minimum_norm = True
 
@@ -99,119 +103,119 @@ class FABT(Attack):
     # ------------------------------------------------------------------------------------ maths
     def _boundaries(self, model, x1, shape, y, target):
         """Logit differences `f_c - f_y` `[n, m]` and their input gradients `[n, m, dim]`."""
-        images = tf.reshape(x1, shape)
+        images = ops.reshape(x1, shape)
         if self.targeted:
             diff, _, grad = _ops.value_and_grad(
                 model,
                 images,
                 lambda logits: _rows(logits, target) - _rows(logits, y),
-                separate=True,  # in nested loops: see `_ops._separate_function`
+                separate=True,  # in nested loops: see `tfadv.backend.separate_function`
             )
-            return diff[:, None], tf.reshape(grad, [-1, 1, x1.shape[1] or tf.shape(x1)[1]])
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            logits = self.logits(model, images)
-        jacobian = tape.batch_jacobian(logits, images)
-        jacobian = tf.reshape(jacobian, [tf.shape(x1)[0], tf.shape(logits)[1], -1])
-        one_hot = tf.one_hot(y, tf.shape(logits)[1])
+            return diff[:, None], ops.reshape(grad, (-1, 1, ops.shape(x1)[1]))
+        logits, jacobian = _class_jacobian(model, images)
+        jacobian = ops.reshape(jacobian, (ops.shape(x1)[0], ops.shape(logits)[1], -1))
+        one_hot = ops.one_hot(y, ops.shape(logits)[1])
         diff = logits - _rows(logits, y)[:, None]
-        grads = jacobian - tf.gather(jacobian, y[:, None], batch_dims=1)
-        return tf.where(one_hot > 0, _NOT_FOUND, diff), grads
+        grads = jacobian - ops.take_along_axis(jacobian, y[:, None, None], axis=1)
+        return ops.where(one_hot > 0, _NOT_FOUND, diff), grads
 
     def _random_start(self, x0, eps, key):
         """A random point at half the radius from `x0` (AutoAttack's restart), in the box."""
-        noise = self.threat_model.random_direction(tf.shape(x0), key)
+        noise = self.threat_model.random_direction(ops.shape(x0), key)
         scale = 0.5 * eps / (self.threat_model.norm(noise) + 1e-12)
-        return tf.clip_by_value(x0 + noise * scale[:, None], 0.0, 1.0)
+        return ops.clip(x0 + noise * scale[:, None], 0.0, 1.0)
 
     def _single_run(self, model, x, y, target, eps, random_start, key):
-        """One FAB run from `x` (or a random start). Returns `(x_adv, min_norm)` per example."""
-        shape = tf.shape(x)
-        features = x.shape[1:].num_elements()  # static where the image shape is
-        x0 = tf.reshape(x, [-1, features]) if features else tf.reshape(x, [shape[0], -1])
-        x1 = tf.cond(random_start, lambda: self._random_start(x0, eps, key), lambda: x0)
+        """One FAB run from `x` (or a random start). Returns `(x_adv, min_norm)` per example.
+
+        Every example's run is its own (the model runs in inference mode), so a run on a batch
+        gives each example what a run on that example alone gives.
+        """
+        shape = ops.shape(x)
+        static = x.shape[1:]
+        features = math.prod(static) if None not in static else None
+        x0 = ops.reshape(x, (-1, features)) if features else ops.reshape(x, (shape[0], -1))
+        x1 = backend.cond(random_start, lambda: self._random_start(x0, eps, key), lambda: x0)
         ball = self.threat_model
 
-        def body(i, x1, adv, res):
+        def body(i, state):
+            x1, adv, res = state
             df, dg = self._boundaries(model, x1, shape, y, target)
             if self.targeted:  # one boundary: no closest one to pick
                 w, f = dg[:, 0], df[:, 0]
             else:
-                dist = tf.abs(df) / (1e-12 + ball.dual_norm(dg))
-                closest = tf.argmin(dist, axis=1, output_type=tf.int32)
-                w = tf.gather(dg, closest[:, None], batch_dims=1)[:, 0]
+                dist = ops.abs(df) / (1e-12 + ball.dual_norm(dg))
+                closest = ops.cast(ops.argmin(dist, axis=1), "int32")
+                w = ops.take_along_axis(dg, closest[:, None, None], axis=1)[:, 0]
                 f = _rows(df, closest)
-            b = -f + tf.reduce_sum(w * x1, axis=1)
+            b = -f + ops.sum(w * x1, axis=1)
             steps = ball.project_onto_hyperplane(
-                tf.concat([x1, x0], 0), tf.concat([w, w], 0), tf.concat([b, b], 0)
+                ops.concatenate([x1, x0], 0), ops.concatenate([w, w], 0), ops.concatenate([b, b], 0)
             )
-            d1, d2 = tf.split(steps, 2, axis=0)
-            a1 = tf.maximum(ball.norm(d1), 1e-8)
-            a2 = tf.maximum(ball.norm(d2), 1e-8)
-            alpha = tf.clip_by_value(a1 / (a1 + a2), 0.0, self.alpha_max)[:, None]
+            d1, d2 = ops.split(steps, 2, axis=0)
+            a1 = ops.maximum(ball.norm(d1), 1e-8)
+            a2 = ops.maximum(ball.norm(d2), 1e-8)
+            alpha = ops.clip(a1 / (a1 + a2), 0.0, self.alpha_max)[:, None]
             x1 = (x1 + self.eta * d1) * (1.0 - alpha) + (x0 + self.eta * d2) * alpha
-            x1 = tf.clip_by_value(x1, 0.0, 1.0)
-            logits = self.logits(model, tf.reshape(x1, shape))
-            is_adv = tf.not_equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
+            x1 = ops.clip(x1, 0.0, 1.0)
+            logits = self.logits(model, ops.reshape(x1, shape))
+            is_adv = ops.not_equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), y)
             dist_adv = ball.norm(x1 - x0)
-            better = tf.logical_and(is_adv, dist_adv < res)
-            adv = tf.where(better[:, None], x1, adv)
-            res = tf.where(better, dist_adv, res)
-            x1 = tf.where(is_adv[:, None], x0 + (x1 - x0) * self.beta, x1)
-            return i + 1, x1, adv, res
+            better = ops.logical_and(is_adv, dist_adv < res)
+            adv = ops.where(better[:, None], x1, adv)
+            res = ops.where(better, dist_adv, res)
+            x1 = ops.where(is_adv[:, None], x0 + (x1 - x0) * self.beta, x1)
+            return x1, adv, res
 
-        res = tf.fill([shape[0]], _NOT_FOUND)
-        _, _, adv, res = tf.while_loop(
-            lambda i, *_: i < self.steps, body, [tf.constant(0), x1, x0, res],
-            parallel_iterations=1,
-        )  # fmt: skip
-        return tf.reshape(adv, shape), res
+        res = ops.full((shape[0],), _NOT_FOUND)
+        _, adv, res = backend.fori_loop(0, self.steps, body, (x1, x0, res))
+        return ops.reshape(adv, shape), res
 
     # -------------------------------------------------------------------------------- the attack
     def perturb(self, model, x, y, eps, clean_logits, step_scale):
-        n = tf.shape(x)[0]
-        num_classes = tf.shape(clean_logits)[-1]
-        correct = tf.equal(tf.argmax(clean_logits, axis=-1, output_type=tf.int32), y)
-        ranking = tf.cast(
-            tf.argsort(clean_logits, axis=-1, direction="DESCENDING", stable=True), tf.int32
-        )
-        n_targets = tf.maximum(tf.minimum(self.n_target_classes, num_classes - 1), 1)
-        runs = n_targets * self.restarts if self.targeted else tf.constant(self.restarts)
-        grads_per_step = 1.0 if self.targeted else tf.cast(num_classes, tf.float32)
-
-        def attack(run, best, norms, fooled, evals, indices):
-            xs, ys = tf.gather(x, indices), tf.gather(y, indices)
-            column = tf.minimum(run // self.restarts + 1, num_classes - 1)
-            target = tf.gather(tf.gather(ranking, column, axis=1), indices)
-            key = self.seed_key(x, run)
-            adv, res = self._single_run(model, xs, ys, target, eps, run % self.restarts > 0, key)
-            hit = res <= eps
-            hit_images = tf.reshape(hit, [-1] + [1] * (x.shape.rank - 1))
-            update = tf.where(hit_images, adv, tf.gather(best, indices))
-            best = tf.tensor_scatter_nd_update(best, indices[:, None], update)
-            norms = tf.tensor_scatter_nd_update(
-                norms, indices[:, None], tf.where(hit, res, tf.gather(norms, indices))
-            )
-            fooled = tf.tensor_scatter_nd_update(fooled, indices[:, None], hit)
-            cost = tf.fill(tf.shape(indices), (self.steps * grads_per_step))
-            evals = tf.tensor_scatter_nd_add(evals, indices[:, None], cost)
-            return best, norms, fooled, evals
+        n = ops.shape(x)[0]
+        num_classes = ops.shape(clean_logits)[-1]
+        correct = ops.equal(ops.cast(ops.argmax(clean_logits, axis=-1), "int32"), y)
+        # Classes by decreasing logit, ties by index (the first of two equal logits ranks higher).
+        ranking = ops.cast(ops.argsort(-clean_logits, axis=-1), "int32")
+        n_targets = ops.maximum(ops.minimum(self.n_target_classes, num_classes - 1), 1)
+        runs = n_targets * self.restarts if self.targeted else self.restarts
+        grads_per_step = 1.0 if self.targeted else ops.cast(num_classes, "float32")
+        cost = self.steps * grads_per_step
+        compact = _compacts()
 
         def body(run, best, norms, fooled, evals):
-            remaining = tf.cast(
-                tf.where(tf.logical_and(correct, tf.logical_not(fooled)))[:, 0], tf.int32
-            )
+            remaining = ops.logical_and(correct, ops.logical_not(fooled))
+            column = ops.minimum(run // self.restarts + 1, num_classes - 1)
+            target = ops.take(ranking, column, axis=1)
+            random_start = run % self.restarts > 0
             state = (best, norms, fooled, evals)
-            state = tf.cond(
-                tf.size(remaining) > 0,
-                lambda: attack(run, *state, remaining),
-                lambda: state,
-            )
+
+            def attack(xs, ys, targets):
+                key = self.seed_key(x, run)  # from the whole batch
+                if not compact and self.seed is None:
+                    # A fresh key drawn in a traced loop (JAX) is the same at every run.
+                    key = key + ops.stack([0, ops.cast(run, "int32")])
+                return self._single_run(model, xs, ys, targets, eps, random_start, key)
+
+            if compact:
+                state = _attack_compacted(attack, x, y, target, eps, remaining, cost, state)
+            else:
+                state = backend.cond(
+                    ops.any(remaining),
+                    lambda: _attack_masked(attack, x, y, target, eps, remaining, cost, state),
+                    lambda: state,
+                )
             return (run + 1, *state)
 
-        initial = (x, tf.fill([n], float("inf")), tf.zeros([n], tf.bool), tf.zeros([n]))
-        _, best, norms, _, evals = tf.while_loop(
-            lambda run, *_: run < runs, body, [tf.constant(0), *initial], parallel_iterations=1
+        initial = (
+            x,
+            ops.full((n,), float("inf")),
+            ops.zeros((n,), "bool"),
+            ops.zeros((n,), "float32"),
+        )
+        _, best, norms, _, evals = backend.while_loop(
+            lambda run, *_: run < runs, body, (ops.convert_to_tensor(0, "int32"), *initial)
         )
         return best, {"grad_evals": evals, "min_norm": norms}
 
@@ -227,3 +231,68 @@ class FABT(Attack):
             beta=self.beta,
         )
         return config
+
+
+# ------------------------------------------------------------------------------ the active examples
+def _compacts():
+    """Whether the runs gather the examples still to attack (TensorFlow, a measured speed win:
+    later targets run on the few examples left). Under `jax.jit` shapes are static, so the
+    other backends run every example and keep the results of the active ones only."""
+    return backend.name() == "tensorflow"
+
+
+def _attack_compacted(attack, x, y, target, eps, active, cost, state):
+    """TensorFlow: `attack` on the active examples gathered, the results scattered back."""
+    import tensorflow as tf
+
+    indices = tf.cast(tf.where(active)[:, 0], tf.int32)
+
+    def run(best, norms, fooled, evals):
+        xs, ys = tf.gather(x, indices), tf.gather(y, indices)
+        adv, res = attack(xs, ys, tf.gather(target, indices))
+        hit = res <= eps
+        update = _ops.select(hit, adv, tf.gather(best, indices))
+        best = tf.tensor_scatter_nd_update(best, indices[:, None], update)
+        norms = tf.tensor_scatter_nd_update(
+            norms, indices[:, None], tf.where(hit, res, tf.gather(norms, indices))
+        )
+        fooled = tf.tensor_scatter_nd_update(fooled, indices[:, None], hit)
+        evals = tf.tensor_scatter_nd_add(evals, indices[:, None], tf.fill(tf.shape(indices), cost))
+        return best, norms, fooled, evals
+
+    return tf.cond(tf.size(indices) > 0, lambda: run(*state), lambda: state)
+
+
+def _attack_masked(attack, x, y, target, eps, active, cost, state):
+    """Static shapes: `attack` on every example; only the active ones' results are kept."""
+    best, norms, fooled, evals = state
+    adv, res = attack(x, y, target)
+    hit = ops.logical_and(active, res <= eps)
+    best = _ops.select(hit, adv, best)
+    norms = ops.where(hit, res, norms)
+    fooled = ops.logical_or(fooled, hit)
+    evals = evals + ops.where(active, cost, 0.0)
+    return best, norms, fooled, evals
+
+
+def _class_jacobian(model, images):
+    """Logits `[n, classes]` and their input Jacobian `[n, classes, *image]` (untargeted FAB).
+
+    TensorFlow: `GradientTape.batch_jacobian` (one forward pass, the backward pass vectorised).
+    Other backends, in `keras.ops`: one gradient of the batch tiled once per class, row
+    `c * n + i` differentiating logit `c` of example `i`.
+    """
+    if backend.name() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            logits = _ops.model_logits(model, images)
+        return logits, tape.batch_jacobian(logits, images)
+    n = ops.shape(images)[0]
+    num_classes = ops.shape(_ops.model_logits(model, images[:1]))[-1]
+    tiled = ops.tile(images, (num_classes,) + (1,) * (len(images.shape) - 1))
+    rows_class = ops.repeat(ops.arange(num_classes, dtype="int32"), n)
+    _, logits, grad = _ops.value_and_grad(model, tiled, lambda z: _rows(z, rows_class))
+    grad = ops.reshape(grad, (num_classes, n, -1))
+    return logits[:n], ops.transpose(grad, (1, 0, 2))

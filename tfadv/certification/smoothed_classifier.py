@@ -1,5 +1,6 @@
 """`SmoothedClassifier`: randomized smoothing's Monte-Carlo prediction and l2 certification."""
 
+import functools
 import time
 
 import keras
@@ -7,12 +8,15 @@ import numpy as np
 import tensorflow as tf
 from scipy import stats
 
+from tfadv import backend
 from tfadv.attacks.attack import model_logits
 from tfadv.certification.certification_report import CertificationReport
 from tfadv.utils import validation
 
 #: The class `SmoothedClassifier.predict` returns where the vote cannot decide (it abstains).
 ABSTAIN = -1
+#: Keys of the stateless draws (JAX, PyTorch) are pairs of int32 below this.
+_KEY_MAX = 2**31 - 1
 
 
 def lower_confidence_bound(successes, trials, alpha):
@@ -44,6 +48,12 @@ class SmoothedClassifier:
 
     The noise is added in the classifier's input space (pixels in [0, 1]) and not clipped. Train
     the base classifier at the same `sigma` (`tfadv.methods.GaussianAugmentation`).
+
+    Every Keras backend: on TensorFlow the noise comes from a `tf.random.Generator` (seeded by
+    `seed`) in a `tf.function`; on JAX and PyTorch each chunk of at most `batch_size` samples
+    draws stateless noise (`tfadv.backend.normal`) from its own key, `[seed, chunk number]` (or
+    a fresh key without a seed), in a function compiled by `tfadv.backend.compiled_call`. A
+    fixed seed reproduces the counts on one backend; the backends' draws differ.
 
     Args:
         classifier: a `keras.Model` mapping images to logits.
@@ -77,11 +87,16 @@ class SmoothedClassifier:
         if seed is not None:
             seed = validation.check_number("seed", seed, minimum=0, integer=True)
         self.seed = seed
-        if seed is None:
+        if backend.name() != "tensorflow":
+            self._generator = None
+            self._chunks = 0  # the keys drawn so far (seeded), see `_next_key`
+            self._count_fns = {}  # one compiled count function per number of samples
+        elif seed is None:
             self._generator = tf.random.Generator.from_non_deterministic_state()
         else:
             self._generator = tf.random.Generator.from_seed(seed)
-        self._count_fn = tf.function(self._count_chunk, reduce_retracing=True)
+        if self._generator is not None:
+            self._count_fn = tf.function(self._count_chunk, reduce_retracing=True)
 
     # ------------------------------------------------------------------------------- sampling
     def _count_chunk(self, x, samples, num_classes):
@@ -91,6 +106,32 @@ class SmoothedClassifier:
         return tf.math.bincount(
             predictions, minlength=num_classes, maxlength=num_classes, dtype=tf.int64
         )
+
+    def _count_chunk_ops(self, x, key, samples, num_classes):
+        """JAX and PyTorch: the counts of `samples` noisy copies of `x`, the noise drawn
+        statelessly from `key` (`tfadv.backend.normal`)."""
+        noise = backend.normal((samples, *keras.ops.shape(x)), key)
+        noisy = x[None] + self.sigma * noise
+        predictions = keras.ops.argmax(model_logits(self.classifier, noisy), axis=-1)
+        return keras.ops.sum(keras.ops.one_hot(predictions, num_classes, dtype="int32"), axis=0)
+
+    def _next_key(self):
+        """The next chunk's key: `[seed, chunk number]` with a seed, else a fresh one (from
+        NumPy's generator, which `keras.utils.set_random_seed` seeds)."""
+        if self.seed is None:
+            return backend.fresh_key()
+        key = np.array([self.seed % _KEY_MAX, self._chunks % _KEY_MAX], np.int32)
+        self._chunks += 1
+        return keras.ops.convert_to_tensor(key)
+
+    def _count_ops(self, image, samples, num_classes):
+        if samples not in self._count_fns:  # the noise's shape is static under `jax.jit`
+            count = functools.partial(self._count_chunk_ops, samples=samples,
+                                      num_classes=num_classes)  # fmt: skip
+            self._count_fns[samples] = backend.compiled_call(count, self.classifier)
+        with backend.no_grad():
+            counts = self._count_fns[samples](image, self._next_key())
+        return np.asarray(keras.ops.convert_to_numpy(counts), np.int64)
 
     def sample_counts(self, x, n):
         """Counts of `f(x + d)` per class over `n` noise draws, for each image of `x`.
@@ -111,6 +152,8 @@ class SmoothedClassifier:
         return x
 
     def _counts(self, x, n):
+        if self._generator is None:
+            return self._counts_ops(x, n)
         num_classes = tf.constant(self._num_classes(x), tf.int32)
         counts = np.zeros((len(x), int(num_classes)), np.int64)
         for i, image in enumerate(x):
@@ -122,10 +165,27 @@ class SmoothedClassifier:
                 remaining -= samples
         return counts
 
+    def _counts_ops(self, x, n):
+        """`_counts` on JAX and PyTorch, in the same chunks of at most `batch_size` samples."""
+        num_classes = self._num_classes(x)
+        counts = np.zeros((len(x), num_classes), np.int64)
+        for i, image in enumerate(x):
+            image = keras.ops.convert_to_tensor(image)
+            remaining = n
+            while remaining > 0:
+                samples = min(self.batch_size, remaining)
+                counts[i] += self._count_ops(image, samples, num_classes)
+                remaining -= samples
+        return counts
+
     def _num_classes(self, x):
         shape = getattr(self.classifier, "output_shape", None)
         if isinstance(shape, tuple) and shape[-1] is not None:
             return int(shape[-1])
+        if self._generator is None:
+            with backend.no_grad():
+                logits = model_logits(self.classifier, keras.ops.convert_to_tensor(x[:1]))
+            return int(keras.ops.shape(logits)[-1])
         return int(model_logits(self.classifier, x[:1]).shape[-1])
 
     # ---------------------------------------------------------------------------- procedures

@@ -8,10 +8,11 @@ import contextlib
 import threading
 import zlib
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from tfadv import deployable
+from tfadv import backend, deployable
 from tfadv.attacks.attack import model_logits
 from tfadv.deployable import LogProbabilities
 from tfadv.utils import validation
@@ -23,8 +24,10 @@ __all__ = [
     "RANDOMIZED_ATOL",
     "LogProbabilities",
     "Predictor",
+    "as_numpy",
     "batches",
     "keyed_noise",
+    "log_probabilities",
     "model_logits",
     "noise_states",
     "to_numpy",
@@ -46,6 +49,92 @@ def unwrap_model(model):
             f"Received: model={model!r}"
         )
     return model
+
+
+def as_numpy(tensor):
+    """A tensor of any backend (or an array) as a NumPy array."""
+    return np.asarray(keras.ops.convert_to_numpy(tensor))
+
+
+def log_probabilities(model):
+    """`model`'s log-probabilities (a model ending in a softmax), as valid logits.
+
+    On TensorFlow `tfadv.deployable.LogProbabilities`; on the other backends the same view in
+    `keras.ops`, which also lends the compiled attacks the model's variables.
+    """
+    if backend.name() == "tensorflow":
+        return LogProbabilities(model)
+    return _OpsLogProbabilities(model)
+
+
+class _OpsLogProbabilities(LogProbabilities):
+    """`LogProbabilities` in `keras.ops`, with the wrapped model's variables (JAX, PyTorch)."""
+
+    def __call__(self, x, training=False):
+        probabilities = model_logits(self.model, x)
+        return keras.ops.log(keras.ops.maximum(probabilities, 1e-30))
+
+    @property
+    def trainable_variables(self):
+        return model_variables(self.model)[0]
+
+    @property
+    def non_trainable_variables(self):
+        return model_variables(self.model)[1]
+
+
+def model_variables(model):
+    """`(trainable, non_trainable)` variables of `model`, or of the model a wrapper holds as
+    `.model` (empty lists for a callable without Keras variables)."""
+    item, seen = model, set()
+    while item is not None and id(item) not in seen:
+        seen.add(id(item))
+        if hasattr(item, "trainable_variables") and hasattr(item, "non_trainable_variables"):
+            return list(item.trainable_variables), list(item.non_trainable_variables)
+        item = getattr(item, "model", None)
+    return [], []
+
+
+class _Variables:
+    """What `tfadv.backend.compiled_call` reads of a model: its variables, now."""
+
+    def __init__(self, model):
+        self.model = model
+
+    @property
+    def trainable_variables(self):
+        return model_variables(self.model)[0]
+
+    @property
+    def non_trainable_variables(self):
+        return model_variables(self.model)[1]
+
+
+def compiled_call(fn, model):
+    """`tfadv.backend.compiled_call(fn, model)` for any callable `model` (JAX, PyTorch): the
+    variables passed in are those of `model_variables`, so a wrapper without its own variables
+    still sees the current weights and keeps its noise layers' seed states."""
+    return backend.compiled_call(fn, _Variables(model))
+
+
+def check_randomized_backend(model, randomized):
+    """Raises `ValueError` when a randomised `model` draws noise that cannot be keyed here.
+
+    Keyed draws set the states of the Keras seed generators that draw the noise (`noise_states`);
+    on JAX and PyTorch a model that draws otherwise (stateful TensorFlow ops, a SavedModel) would
+    run unkeyed, so it is refused, naming the backend.
+    """
+    if not randomized or backend.name() == "tensorflow" or noise_states(model):
+        return
+    current = backend.name()
+    raise ValueError(
+        "A randomised model is evaluated with its draws keyed by the seed, which needs noise drawn "
+        "by Keras seed generators (`keras.random` with a `keras.random.SeedGenerator`, as "
+        f"tfadv.layers' noise layers draw it); this model draws none on Keras' {current!r} "
+        "backend, so its draws could not be keyed. Use noise layers drawing from a "
+        "SeedGenerator, or the TensorFlow backend. Received: backend="
+        f"{current!r}, model={getattr(model, 'name', type(model).__name__)!r}"
+    )
 
 
 def to_numpy(data, limit=None, *, model=None, x_name="x", y_name="y"):
@@ -114,7 +203,8 @@ def noise_states(model):
     Found in the model's `variables` (Keras lists its layers' seed-generator states there), through
     wrappers that hold the model as `.model` (log-probabilities, scaled logits) and a loaded
     SavedModel's `.module`. A model drawing its noise otherwise (stateful `tf.random` ops) has
-    none, and its draws cannot be keyed.
+    none, and its draws cannot be keyed (on JAX and PyTorch such a randomised model is refused:
+    `check_randomized_backend`).
     """
     seen, states = set(), []
     stack = [model]
@@ -146,9 +236,10 @@ def keyed_noise(states, seed, *salt):
     """Within the block, the seed generators `states` draw from streams keyed by `seed` and
     `salt`; their states are restored afterwards, so that a keyed block changes no other draw.
 
-    Threads (replicas of `tfadv.evaluation.distributed`) take turns: the states are shared. With
-    no states (a deterministic model, or noise not drawn by Keras seed generators) it does
-    nothing.
+    On every backend: the compiled functions of JAX (`tfadv.backend.compiled_call`) take the
+    states' values in at each call and write the advanced states back. Threads (replicas of
+    `tfadv.evaluation.distributed`) take turns: the states are shared. With no states (a
+    deterministic model, or noise not drawn by Keras seed generators) it does nothing.
     """
     if not states:
         yield
@@ -170,8 +261,10 @@ class Predictor:
     A randomised model's correctness is that of one forward pass, as AutoAttack counts it (its
     `clean_accuracy` and its per-attack checks): a deployed randomised model answers with one
     draw. With `seed`, each call's draw is keyed (`keyed_noise`) by the seed and the call's `key`
-    (or the call's number), so that an evaluation reproduces. `smoothed_predictions` is the
-    majority vote of several draws, for the report's separate smoothed line.
+    (or the call's number), so that an evaluation reproduces (on JAX and PyTorch a randomised
+    model whose noise no Keras seed generator draws is refused: `check_randomized_backend`).
+    `smoothed_predictions` is the majority vote of several draws, for the report's separate
+    smoothed line.
 
     Args:
         model: the model (a callable returning logits).
@@ -187,6 +280,8 @@ class Predictor:
         self.randomized = randomized
         self.seed = seed
         self._states = noise_states(model) if randomized and seed is not None else []
+        if seed is not None:
+            check_randomized_backend(model, randomized)
         self._calls = 0
         self._fn = None
 
@@ -196,21 +291,34 @@ class Predictor:
         return keyed_noise(self._states, self.seed, *salt)
 
     def _compiled(self, x):
-        """The logits function, traced once for any batch size of `x`'s image shape (as the attacks
-        are), so that batches of other sizes (the last one, the examples left after an attack) do
-        not retrace it."""
+        """The logits function. On TensorFlow traced once for any batch size of `x`'s image shape
+        (as the attacks are), so that batches of other sizes (the last one, the examples left
+        after an attack) do not retrace it; elsewhere `tfadv.backend.compiled_call` (`jax.jit`
+        over the model's variables, once per batch shape; eager on PyTorch)."""
         with _TRACE_LOCK:  # replicas' threads (evaluation under a strategy) trace it once
             if self._fn is None:
                 model = self.model
-                function = tf.function(lambda images: model_logits(model, images))
-                spec = tf.TensorSpec([None, *np.shape(x)[1:]], tf.float32)
-                self._fn = function.get_concrete_function(spec)
+                if backend.name() == "tensorflow":
+                    function = tf.function(lambda images: model_logits(model, images))
+                    spec = tf.TensorSpec([None, *np.shape(x)[1:]], tf.float32)
+                    self._fn = function.get_concrete_function(spec)
+                else:
+                    self._fn = compiled_call(lambda images: model_logits(model, images), model)
         return self._fn
 
     def logits(self, x):
         fn = self._compiled(x)
-        out = [fn(tf.constant(x[i : i + self.batch_size], tf.float32)).numpy() for i in
-               range(0, len(x), self.batch_size)]  # fmt: skip
+        if backend.name() == "tensorflow":
+            out = [fn(tf.constant(x[i : i + self.batch_size], tf.float32)).numpy() for i in
+                   range(0, len(x), self.batch_size)]  # fmt: skip
+        else:
+            out = []
+            with backend.no_grad():
+                for i in range(0, len(x), self.batch_size):
+                    images = keras.ops.convert_to_tensor(
+                        np.asarray(x[i : i + self.batch_size], np.float32)
+                    )
+                    out.append(np.asarray(keras.ops.convert_to_numpy(fn(images))))
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
     def _salt(self, kind, key):

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfadv import backend
 from tfadv.attacks.attack import model_logits
 from tfadv.attacks.pgd import PGD
 from tfadv.evaluation import _utils
@@ -32,22 +33,36 @@ ADAPTIVE_STEPS = 50
 class _ScaledLogits:
     """`model(x) / temperature`: logits with the softmax's saturation undone.
 
-    The temperature is a variable, so one compiled attack serves every temperature.
+    The temperature is a variable, so one compiled attack serves every temperature: a
+    `tf.Variable` on TensorFlow, elsewhere a Keras variable that the compiled attacks take in with
+    the model's variables (`trainable_variables`, `non_trainable_variables`).
     """
 
     def __init__(self, model):
         self.model = model
-        self.temperature = tf.Variable(1.0, trainable=False, dtype=tf.float32)
+        if backend.name() == "tensorflow":
+            self.temperature = tf.Variable(1.0, trainable=False, dtype=tf.float32)
+        else:
+            self.temperature = keras.Variable(1.0, trainable=False, dtype="float32",
+                                              name="temperature")  # fmt: skip
 
     def __call__(self, x, training=False):
         return model_logits(self.model, x) / self.temperature
+
+    @property
+    def trainable_variables(self):
+        return _utils.model_variables(self.model)[0]
+
+    @property
+    def non_trainable_variables(self):
+        return _utils.model_variables(self.model)[1] + [self.temperature]
 
 
 def broken_by_attack(attack, model, predictor, x, y, eps, batch_size):
     """Which examples `attack` (run on `model`) makes the target `predictor` misclassify."""
     broken = np.zeros(len(x), bool)
     for batch in _utils.batches(np.arange(len(x)), batch_size):
-        x_adv = attack.run(model, x[batch], y[batch], eps=eps).x_adv.numpy()
+        x_adv = _utils.as_numpy(attack.run(model, x[batch], y[batch], eps=eps).x_adv)
         broken[batch] = ~predictor.correct(x_adv, y[batch])
     return broken
 

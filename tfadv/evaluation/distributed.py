@@ -27,6 +27,9 @@ instantiated once per device (placement and graph optimisation: 0.15 s for PGD-2
 APGD-CE-20 per device on a shared 2-core CPU), a fixed cost that more replicas amortise only when
 they bring more hardware (two logical CPUs share the same cores).
 
+Strategies are TensorFlow's: on Keras' JAX and PyTorch backends `evaluate` runs on one device, and
+a strategy other than the default one is refused with a `ValueError` naming the backend.
+
 A `MultiWorkerMirroredStrategy` must be created before any other TensorFlow op: create it at
 program start (`tfadv.distribute.make_strategy("multi_worker")`, as `tfadv evaluate --strategy
 multi_worker` does) and pass it, rather than its name.
@@ -38,6 +41,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from tfadv import backend
 from tfadv.distribute import STRATEGIES, make_strategy
 
 #: The names of `tfadv.distribute.STRATEGIES` that `evaluate` runs on (`"tpu"`: the attacks run
@@ -90,6 +94,17 @@ def resolve_strategy(strategy):
     `EVALUATION_STRATEGIES`), or `None` for one device (`None` or the default strategy)."""
     if strategy is None or strategy == "default":
         return None
+    if backend.name() != "tensorflow":
+        default = isinstance(strategy, tf.distribute.Strategy) and not tf.distribute.has_strategy()
+        if default and strategy is tf.distribute.get_strategy():
+            return None  # the default strategy: one device
+        shown = strategy if isinstance(strategy, str) else type(strategy).__name__
+        raise ValueError(
+            "Evaluation under a `strategy` deals the attacks' batches to the replicas of a "
+            "tf.distribute strategy, which runs on Keras' TensorFlow backend only; Keras' backend "
+            f"is {backend.name()!r} (set by KERAS_BACKEND). Pass strategy=None to evaluate on one "
+            f"device. Received: strategy={shown!r}, backend={backend.name()!r}"
+        )
     if isinstance(strategy, str):
         if strategy not in EVALUATION_STRATEGIES:
             raise ValueError(

@@ -6,6 +6,7 @@ import time
 import keras
 import numpy as np
 
+from tfadv import backend
 from tfadv.attacks.square import Square
 from tfadv.evaluation import _checks, _utils, adaptive_checks, distributed, sanity_checks
 from tfadv.evaluation.loading import load_model
@@ -75,6 +76,12 @@ def evaluate(
     same protocol versions (standard 2.1, quick/plus/rand 1.1); deterministic models' numbers did
     not change. A model whose outputs are softmax probabilities is attacked through its
     log-probabilities.
+
+    Every Keras backend runs it (TensorFlow, JAX, PyTorch: the model's forward passes are
+    compiled by `tf.function` or `tfadv.backend.compiled_call`); a named protocol needs its
+    attacks to run on the backend. TensorFlow only: a `strategy` (tf.distribute), SavedModel and
+    ONNX models; on JAX and PyTorch a randomised model whose noise no Keras seed generator draws
+    is refused (its draws could not be keyed), with a `ValueError` naming the backend.
 
     With `checks=True` the report carries the sanity flags of `tfadv.evaluation.SANITY_CHECKS`, run
     on the first `check_examples` examples: zero input gradients, accuracy above chance at a radius
@@ -168,6 +175,11 @@ def evaluate(
     model = _utils.unwrap_model(model)
     x, y = _utils.to_numpy(data, limit, model=model)
     gradient_free = bool(getattr(model, "gradient_free", False))
+    if backend.name() != "tensorflow" and not _utils.noise_states(model):
+        # Before the first compiled call: noise that no Keras seed generator draws cannot be keyed
+        # on JAX and PyTorch (and fails inside `jax.jit`).
+        unkeyed = sanity_checks.detect_randomized(model, x) if randomized is None else randomized
+        _utils.check_randomized_backend(model, unkeyed)
 
     flags = []
     # Probabilities instead of logits: attack the log-probabilities, and say so.
@@ -175,7 +187,7 @@ def evaluate(
     num_classes = probe.shape[-1]
     validation.check_labels(y, num_classes, "y")
     if sanity_checks.looks_like_probabilities(probe):
-        model = _utils.LogProbabilities(model)
+        model = _utils.log_probabilities(model)
         flags.append(SanityFlag("probabilities_not_logits", True, "rows sum to 1"))
     else:
         flags.append(SanityFlag("probabilities_not_logits", False))
@@ -219,7 +231,7 @@ def evaluate(
                          vote_fooled=vote_fooled):  # fmt: skip
             key = (number, int(batch[0]))  # a randomised model's draws, keyed by the batch
             with predictor.keyed("attack", *key):
-                x_adv = attack.run(model, x[batch], y[batch], eps=eps).x_adv.numpy()
+                x_adv = _utils.as_numpy(attack.run(model, x[batch], y[batch], eps=eps).x_adv)
             mine = targets[batch]
             if mine.any():  # (a multi-worker strategy is refused: every batch is local)
                 votes = predictor.smoothed_predictions(x_adv[mine], smoothed_draws, key=key)
@@ -249,7 +261,7 @@ def evaluate(
             for batch in _utils.batches(left, batch_size):
                 key = ("vote only", number, int(batch[0]))
                 with predictor.keyed("attack", *key):
-                    x_adv = attack.run(model, x[batch], y[batch], eps=eps).x_adv.numpy()
+                    x_adv = _utils.as_numpy(attack.run(model, x[batch], y[batch], eps=eps).x_adv)
                 votes = predictor.smoothed_predictions(x_adv, smoothed_draws, key=key)
                 vote_fooled[batch] = votes != y[batch]
             vote_robust &= ~vote_fooled

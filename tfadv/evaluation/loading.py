@@ -8,7 +8,7 @@ import keras
 # Imported for their side effect: each registers its Keras classes, which a `.keras` file may hold.
 from tfadv import adv_model, attacks, layers, methods, models, schedules  # noqa: F401
 from tfadv.evaluation.onnx_classifier import OnnxClassifier
-from tfadv.evaluation.saved_model_classifier import SavedModelClassifier
+from tfadv.evaluation.saved_model_classifier import SavedModelClassifier, check_backend
 
 #: File endings `load_model` reads as Keras models.
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -23,6 +23,9 @@ def load_model(path):
       `SavedModelClassifier` over its `serving_default` signature, differentiable.
     - `.onnx` (what `tfadv.export.to_onnx` writes), or a folder holding one: an `OnnxClassifier`
       run by ONNX Runtime, gradient-free.
+
+    SavedModels and ONNX files load on Keras' TensorFlow backend only (`ValueError` elsewhere);
+    `.keras` files load on every backend.
 
     Args:
         path: str or path-like.
@@ -52,6 +55,7 @@ def load_model(path):
         return _load_folder(path)
     lower = path.lower()
     if lower.endswith(".onnx"):
+        check_backend("An ONNX model (OnnxClassifier)")
         return _guard(path, "an ONNX model", lambda: OnnxClassifier(path))
     if lower.endswith(KERAS_SUFFIXES) or zipfile.is_zipfile(path):
         return load_keras_model(path)
@@ -154,6 +158,7 @@ def _load_folder(path):
     kind, where = found
     if kind == "onnx":
         return load_model(where)
+    check_backend("A SavedModel (SavedModelClassifier)")
     return _guard(where, "a SavedModel", lambda: SavedModelClassifier(where))
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tfadv.evaluation.saved_model_classifier import pick_output
+from tfadv.evaluation.saved_model_classifier import check_backend, pick_output
 
 
 class OnnxClassifier:
@@ -12,6 +12,7 @@ class OnnxClassifier:
     Forward passes run on the CPU execution provider through `tf.numpy_function`, so they work in
     `tf.function`s (Square's queries); there is no input gradient (`gradient_free = True`), and
     `tfadv.evaluation.evaluate` attacks such a model with black-box and transfer attacks only.
+    Keras' TensorFlow backend only: elsewhere construction raises `ValueError`.
 
     Args:
         path: str, the `.onnx` file.
@@ -20,6 +21,7 @@ class OnnxClassifier:
     gradient_free = True
 
     def __init__(self, path):
+        check_backend("An ONNX model (OnnxClassifier)")
         import onnxruntime  # on use: a heavy import that only `.onnx` evaluation needs
 
         self.path = path

@@ -6,9 +6,11 @@ automatically; a raised flag means the evaluation probably overestimates robustn
 may carry an explanation worded for the model at hand (`RANDOMISED_EXPLANATIONS`).
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
+from tfadv import backend
 from tfadv.attacks.attack import model_logits
 from tfadv.evaluation import _utils
 from tfadv.utils import validation
@@ -180,9 +182,10 @@ def for_randomised_model(flags):
 
 def detect_randomized(model, x, atol=_utils.RANDOMIZED_ATOL):
     """Whether two inference-mode forward passes on `x` differ by more than `atol` (AutoAttack)."""
-    x = tf.constant(np.asarray(x[:32], np.float32))
-    first = model_logits(model, x).numpy()
-    second = model_logits(model, x).numpy()
+    x = keras.ops.convert_to_tensor(np.asarray(x[:32], np.float32))
+    with backend.no_grad():
+        first = _utils.as_numpy(model_logits(model, x))
+        second = _utils.as_numpy(model_logits(model, x))
     return bool(np.max(np.abs(first - second)) > atol)
 
 
@@ -193,6 +196,8 @@ def looks_like_probabilities(logits):
 
 def zero_gradient_share(model, x, y, batch_size=256):
     """The share of examples whose cross-entropy input gradient is exactly zero everywhere."""
+    if backend.name() != "tensorflow":
+        return _zero_gradient_share_ops(model, x, y, batch_size)
 
     @tf.function(reduce_retracing=True)
     def all_zero(xb, yb):
@@ -208,6 +213,33 @@ def zero_gradient_share(model, x, y, batch_size=256):
 
     zero = [all_zero(tf.constant(x[i : i + batch_size]), tf.constant(y[i : i + batch_size])).numpy()
             for i in range(0, len(x), batch_size)]  # fmt: skip
+    return float(np.mean(np.concatenate(zero)))
+
+
+def _zero_gradient_share_ops(model, x, y, batch_size):
+    """`zero_gradient_share` on JAX and PyTorch: `tfadv.backend.value_and_grad`, compiled by
+    `tfadv.backend.compiled_call` with the model's variables."""
+
+    def all_zero(xb, yb):
+        def loss(images):
+            logits = model_logits(model, images)
+            losses = keras.ops.sparse_categorical_crossentropy(yb, logits, from_logits=True)
+            return keras.ops.sum(losses), ()
+
+        _, grad = backend.value_and_grad(loss, xb)
+        flat = keras.ops.reshape(keras.ops.cast(grad, "float32"), (keras.ops.shape(xb)[0], -1))
+        return keras.ops.all(keras.ops.equal(flat, 0.0), axis=1)
+
+    fn = _utils.compiled_call(all_zero, model)
+    zero = [
+        _utils.as_numpy(
+            fn(
+                keras.ops.convert_to_tensor(np.asarray(x[i : i + batch_size], np.float32)),
+                keras.ops.convert_to_tensor(np.asarray(y[i : i + batch_size], np.int32)),
+            )
+        )
+        for i in range(0, len(x), batch_size)
+    ]
     return float(np.mean(np.concatenate(zero)))
 
 

@@ -5,12 +5,15 @@ import os
 
 import tensorflow as tf
 
+from tfadv import backend
+
 
 class SavedModelClassifier:
     """A loaded SavedModel's serving signature as a differentiable `model(x) -> logits` callable.
 
     Gradient attacks run through it: the restored signature is a TensorFlow function whose input
-    gradients `tf.GradientTape` computes as for any other graph.
+    gradients `tf.GradientTape` computes as for any other graph. A TensorFlow graph runs on Keras'
+    TensorFlow backend only: elsewhere construction raises `ValueError` (`check_backend`).
 
     Args:
         folder: str, the SavedModel folder (holding `saved_model.pb`).
@@ -19,6 +22,7 @@ class SavedModelClassifier:
     gradient_free = False
 
     def __init__(self, folder):
+        check_backend("A SavedModel (SavedModelClassifier)")
         self.folder = folder
         self.module = tf.saved_model.load(folder)  # keeps the variables alive
         signatures = self.module.signatures
@@ -51,6 +55,13 @@ class SavedModelClassifier:
 
     def __repr__(self):
         return f"SavedModelClassifier({self.folder!r})"
+
+
+def check_backend(what):
+    """Raises `ValueError` unless Keras' backend is TensorFlow, which loaded exports need: a
+    SavedModel is a TensorFlow graph, and an ONNX session is queried through
+    `tf.numpy_function` inside the attacks' `tf.function`s."""
+    backend.check_supported(what, ("tensorflow",))
 
 
 def export_metadata(folder):

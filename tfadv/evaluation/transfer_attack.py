@@ -1,5 +1,6 @@
 """`TransferAttack`: adversarial examples crafted on a surrogate model, replayed on the target."""
 
+from tfadv import backend
 from tfadv.attacks.attack import Attack
 from tfadv.attacks.pgd import PGD
 from tfadv.utils import validation
@@ -43,6 +44,8 @@ class TransferAttack(Attack):
     """
 
     gradient_free = True
+    #: Written in `keras.ops` through PGD: every Keras backend.
+    backends = backend.BACKENDS
 
     def __init__(self, surrogate, *, eps=0.3, norm="linf", steps=50, seed=None):
         super().__init__(eps=eps, norm=norm, seed=seed)

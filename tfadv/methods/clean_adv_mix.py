@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from tfadv import backend
 from tfadv.adv_model import AdvModel, per_example_ce
 from tfadv.attacks import _ops
 from tfadv.attacks.attack import AttackResult
@@ -120,7 +121,7 @@ class CleanAdvMix(AdvModel):
             logits = ops.cast(self.classifier(x, training=False), "float32")
             return x, logits, ops.zeros(batch, "float32")
 
-        x_used, clean_logits, grad_evals = ops.cond(clean_batch, clean, attacked)
+        x_used, clean_logits, grad_evals = backend.cond(clean_batch, clean, attacked)
         info = {
             "grad_evals": grad_evals,
             "clean_mask": ops.full(batch, ops.cast(clean_batch, "float32")),

@@ -1,0 +1,70 @@
+"""`tfadv train` under whichever Keras backend this process runs, and `--backend` itself.
+
+The run folder records the backend (`config.json`'s `backend`), a run resumes only on the backend
+it was made with, and `--backend` names a backend before Keras loads: in a process where Keras
+already runs another one, it is refused in one line. `test_backend_tiers.py` runs this file again
+under JAX.
+"""
+
+import json
+
+import keras
+import pytest
+
+from tests.conftest import TINY_RUN
+from tfadv.cli.main import main
+
+BACKEND = keras.backend.backend()
+OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
+
+
+def _error(capsys):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_the_run_folder_records_the_backend(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", f"--config.workdir={out}", *TINY_RUN]) == 0, capsys.readouterr().err
+    assert json.loads((out / "config.json").read_text())["backend"] == BACKEND
+
+
+def test_backend_must_be_the_one_keras_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", f"--config.workdir={out}", *TINY_RUN, f"--config.backend={OTHER}"]
+    assert main(argv) == 2
+    err = _error(capsys)
+    assert f"Received: backend={OTHER!r}" in err and "--backend" in err
+    assert not out.exists()
+
+
+def test_a_run_resumes_only_on_its_backend(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", f"--config.workdir={out}", *TINY_RUN]) == 0
+    stored = json.loads((out / "config.json").read_text())
+    stored["backend"] = OTHER  # as if made on the other backend
+    (out / "config.json").write_text(json.dumps(stored))
+    capsys.readouterr()
+    assert main(["train", f"--config.workdir={out}", *TINY_RUN]) == 2
+    assert f"backend: {OTHER!r} -> {BACKEND!r}" in _error(capsys)
+
+
+@pytest.mark.parametrize("flag", [["--backend", OTHER], [f"--backend={OTHER}"]])
+def test_backend_flag_after_keras_loaded_is_refused(flag, capsys):
+    assert main([*flag, "train", "--smoke"]) == 2
+    err = _error(capsys)
+    assert f"Keras is already loaded with the {BACKEND!r} backend" in err
+
+
+def test_unknown_backend_is_refused(capsys):
+    assert main(["--backend", "mxnet", "train"]) == 2
+    assert "invalid choice: 'mxnet'" in _error(capsys)
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="TensorFlow exports")
+def test_export_needs_tensorflow(tmp_path, capsys):
+    argv = ["train", f"--config.workdir={tmp_path / 'run'}", *TINY_RUN]
+    argv.remove("--config.export.enabled=False")
+    assert main(argv) == 2
+    assert "`export.enabled` needs the tensorflow backend" in _error(capsys)
