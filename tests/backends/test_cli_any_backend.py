@@ -68,3 +68,10 @@ def test_export_needs_tensorflow(tmp_path, capsys):
     argv.remove("--config.export.enabled=False")
     assert main(argv) == 2
     assert "`export.enabled` needs the tensorflow backend" in _error(capsys)
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="tf.distribute runs on TensorFlow")
+def test_tf_distribute_strategies_need_tensorflow(tmp_path, capsys):
+    argv = ["train", f"--config.workdir={tmp_path / 'run'}", *TINY_RUN]
+    assert main([*argv, "--config.distribution.strategy=mirrored"]) == 2
+    assert "Received: distribution.strategy='mirrored'" in _error(capsys)

@@ -5,6 +5,7 @@ Ports of AutoAttack's `projection_linf` and `projection_l2` (fra31/auto-attack, 
 `tfadv.attacks.FABT` calls. Written in `keras.ops`: they run on every Keras backend.
 """
 
+import tensorflow as tf
 from keras import ops
 
 from tfadv import backend
@@ -20,8 +21,6 @@ def take_rows(params, indices):
     of the CPU time of a FAB-T run (its projections gather twice per step over every coordinate).
     """
     if backend.name() == "tensorflow":
-        import tensorflow as tf
-
         return tf.gather(params, indices, batch_dims=1)
     return ops.take_along_axis(params, indices, axis=1)
 

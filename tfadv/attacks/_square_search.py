@@ -7,6 +7,7 @@ searching) and proposes the next candidate. Images are NHWC; randomness comes fr
 (`tfadv.attacks._ops`).
 """
 
+import tensorflow as tf
 from keras import ops
 
 from tfadv import backend
@@ -23,8 +24,6 @@ def fold_in(key, data):
     `split_key` draw of `key` with `data` in its second half (stateless and seeded).
     """
     if backend.name() == "tensorflow":
-        import tensorflow as tf
-
         return tf.random.experimental.stateless_fold_in(key, data)
     (derived,) = _ops.split_key(key, 1)
     return ops.stack([derived[0], ops.cast(data, "int32")])

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from tfadv import backend
@@ -301,8 +302,6 @@ class APGD(Attack):
         example does not depend on the others, so the active trajectories are those of a run
         without compaction. Returns `(loss, grad, wrong)`, `wrong` False where not active.
         """
-        import tensorflow as tf
-
         index = tf.where(active)
         y_act = tf.gather_nd(y, index)
         target_act = None if target is None else tf.gather_nd(target, index)
@@ -419,8 +418,6 @@ class APGD(Attack):
     def _run_gathered(self, model, x, y, eps, target, key, best, best_loss, fooled, evals):
         """TensorFlow: one run on the examples not yet misclassified, gathered into a smaller
         batch and merged back into the running best; skipped when there are none."""
-        import tensorflow as tf
-
         remaining = tf.cast(tf.where(tf.logical_not(fooled))[:, 0], tf.int32)
         state = (best, best_loss, fooled, evals)
 

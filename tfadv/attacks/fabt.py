@@ -3,6 +3,7 @@
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from tfadv import backend
@@ -243,8 +244,6 @@ def _compacts():
 
 def _attack_compacted(attack, x, y, target, eps, active, cost, state):
     """TensorFlow: `attack` on the active examples gathered, the results scattered back."""
-    import tensorflow as tf
-
     indices = tf.cast(tf.where(active)[:, 0], tf.int32)
 
     def run(best, norms, fooled, evals):
@@ -283,8 +282,6 @@ def _class_jacobian(model, images):
     `c * n + i` differentiating logit `c` of example `i`.
     """
     if backend.name() == "tensorflow":
-        import tensorflow as tf
-
         with tf.GradientTape() as tape:
             tape.watch(images)
             logits = _ops.model_logits(model, images)

@@ -1,6 +1,7 @@
 """The Square attack (Andriushchenko et al. 2020): score-based black-box random search."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from tfadv import backend
@@ -234,7 +235,6 @@ def _search_compacted(step, n_queries, y, context, full):
     compact tensors, and writes them back into the full ones only when one of them is fooled (and
     at the end): a query costs the proposal and one forward pass on the active examples, with no
     gather or scatter of the whole batch."""
-    import tensorflow as tf
 
     def gather(full):
         idx = tf.cast(tf.where(full[1] > 0.0)[:, 0], tf.int32)[:, None]
@@ -270,8 +270,6 @@ def _search_compacted(step, n_queries, y, context, full):
 def _restart_compacted(single_run, images, y, state):
     """TensorFlow: `single_run` on the examples not yet fooled, gathered; the better result of
     each scattered back."""
-    import tensorflow as tf
-
     best, margin, queries = state
     remaining = tf.cast(tf.where(margin > 0.0)[:, 0], tf.int32)[:, None]
 

@@ -65,6 +65,12 @@ def _backend(config, method):
             f"Method {method.registry_name!r} trains on the {', '.join(method.backends)} "
             f"backend(s) only. Received: method.name={config.method.name!r}, backend={running!r}"
         )
+    if config.distribution.strategy != "default" and running != "tensorflow":
+        yield (
+            "`distribution.strategy` names a tf.distribute strategy, which needs the tensorflow "
+            "backend (Keras' own distribution API on JAX is not wired into tfadv yet). "
+            f"Received: distribution.strategy={config.distribution.strategy!r}, backend={running!r}"
+        )
     if config.export.enabled and running != "tensorflow":
         yield (
             "`export.enabled` needs the tensorflow backend (SavedModel and ONNX are exported from "
