@@ -67,12 +67,8 @@ def log_probabilities(model):
     return _OpsLogProbabilities(model)
 
 
-class _OpsLogProbabilities(LogProbabilities):
-    """`LogProbabilities` in `keras.ops`, with the wrapped model's variables (JAX, PyTorch)."""
-
-    def __call__(self, x, training=False):
-        probabilities = model_logits(self.model, x)
-        return keras.ops.log(keras.ops.maximum(probabilities, 1e-30))
+class _WrappedVariables:
+    """The variables of the model a wrapper holds as `.model` (`model_variables`)."""
 
     @property
     def trainable_variables(self):
@@ -81,6 +77,14 @@ class _OpsLogProbabilities(LogProbabilities):
     @property
     def non_trainable_variables(self):
         return model_variables(self.model)[1]
+
+
+class _OpsLogProbabilities(_WrappedVariables, LogProbabilities):
+    """`LogProbabilities` in `keras.ops`, with the wrapped model's variables (JAX, PyTorch)."""
+
+    def __call__(self, x, training=False):
+        probabilities = model_logits(self.model, x)
+        return keras.ops.log(keras.ops.maximum(probabilities, 1e-30))
 
 
 def model_variables(model):
@@ -95,19 +99,11 @@ def model_variables(model):
     return [], []
 
 
-class _Variables:
+class _Variables(_WrappedVariables):
     """What `tfadv.backend.compiled_call` reads of a model: its variables, now."""
 
     def __init__(self, model):
         self.model = model
-
-    @property
-    def trainable_variables(self):
-        return model_variables(self.model)[0]
-
-    @property
-    def non_trainable_variables(self):
-        return model_variables(self.model)[1]
 
 
 def compiled_call(fn, model):
