@@ -219,13 +219,12 @@ def _threaded(run, *functions):
 def fori_loop(lower, upper, body, init):
     """`keras.ops.fori_loop`, unrolled on JAX for loops of up to `UNROLL_LIMIT` steps.
 
-    XLA's CPU backend runs a `while` loop's body without the thread pool its convolutions get
-    outside loops: measured on 2026-12-05 on this project's 2-core CPU (small CNN, 100 digits),
-    PGD-10 took 11.0 s as a `lax.fori_loop`, 13.3-13.8 s with `unroll=2` or `5`, and 3.8-3.9 s
-    fully unrolled (`python benchmarks/backends.py --loop-study` reproduces it). Loops with static
-    bounds up to the limit are therefore unrolled on JAX (the price is compile time on an
-    accelerator); longer ones are `lax` loops that carry the model's state (`_threaded`).
-    Elsewhere (TensorFlow, PyTorch) this is `keras.ops.fori_loop`.
+    Unrolling lets XLA optimise across steps: on 2026-12-05 on this project's 2-core CPU (small
+    CNN, 100 digits, idle machine) PGD-10 took 0.53 s as a `lax.fori_loop`, 0.59 s with
+    `unroll=5` and 0.47 s fully unrolled (`python benchmarks/backends.py --loop-study`). Loops
+    with static bounds up to the limit are therefore unrolled on JAX (the price is compile time);
+    longer ones are `lax` loops that carry the model's state (`_threaded`). Elsewhere (TensorFlow,
+    PyTorch) this is `keras.ops.fori_loop`.
     """
     if name() != "jax":
         return keras.ops.fori_loop(lower, upper, body, init)

@@ -11,7 +11,9 @@ import json
 import keras
 import pytest
 
+import tfadv_cli
 from tests.conftest import TINY_RUN
+from tfadv import backend
 from tfadv.cli.main import main
 
 BACKEND = keras.backend.backend()
@@ -75,3 +77,8 @@ def test_tf_distribute_strategies_need_tensorflow(tmp_path, capsys):
     argv = ["train", f"--config.workdir={tmp_path / 'run'}", *TINY_RUN]
     assert main([*argv, "--config.distribution.strategy=mirrored"]) == 2
     assert "Received: distribution.strategy='mirrored'" in _error(capsys)
+
+
+def test_the_console_scripts_backend_names_are_the_registry_of_backends():
+    """`tfadv_cli` loads before Keras (so it cannot import `tfadv.backend`); its copy must agree."""
+    assert tfadv_cli.BACKENDS == backend.BACKENDS
