@@ -380,7 +380,9 @@ class AdvModel(keras.Model):
 
         The base class differentiates `compute_adv_loss` (plus the classifier's regularisation
         losses) under loss scaling and the per-replica scaling of `tf.distribute`; wrappers that
-        change where the gradient is taken (adversarial weight perturbation) override this.
+        change where the gradient is taken (adversarial weight perturbation) override this. The
+        state updates of the loss's forward pass (batch-norm moving statistics) are applied: on
+        JAX, inside `tfadv.backend.stateless_train_step`'s scope, they go to the step's state.
 
         Returns:
             `(result, grads)`: the `LossResult` and one gradient per trainable weight.
@@ -389,6 +391,19 @@ class AdvModel(keras.Model):
             result, loss = self.total_loss(x, y, adv, sample_weight)
             self.optimizer.scale_loss(loss).backward()
             return result, [v.value.grad for v in self.trainable_weights]
+        if backend.name() == "jax":  # a function of the weights' values, in the step's state
+
+            def scaled_loss():
+                result, loss = self.total_loss(x, y, adv, sample_weight)
+                return self.optimizer.scale_loss(loss), result
+
+            variables = self.trainable_weights
+            return backend.gradients_at(
+                scaled_loss,
+                variables,
+                [v.value for v in variables],
+                state_variables=self.non_trainable_variables,
+            )
         with tf.GradientTape() as tape:
             result, loss = self.total_loss(x, y, adv, sample_weight)
             scaled = self.optimizer.scale_loss(loss / replicas())

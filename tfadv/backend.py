@@ -76,34 +76,93 @@ def value_and_grad(fn, x):
     """`fn(x)` and the gradient of its scalar part with respect to `x`.
 
     Args:
-        fn: maps `x` to `(total, aux)`, a scalar to differentiate and any structure of tensors.
-        x: a float tensor.
+        fn: maps `x` to `(total, aux)`, a scalar to differentiate and any structure of tensors
+            (`None` allowed).
+        x: a float tensor, or a list (any `keras.tree` structure) of them.
 
     Returns:
-        `((total, aux), grad)`; `grad` has the shape of `x` (zeros where `fn` ignores `x`), and `aux`
-        carries no gradient.
+        `((total, aux), grad)`; `grad` has the structure and shapes of `x` (zeros where `fn`
+        ignores it), and `aux` carries no gradient.
     """
     backend = name()
     if backend == "jax":
         return _jax().value_and_grad(fn, has_aux=True)(x)
+    leaves = keras.tree.flatten(x)
     if backend == "torch":
         torch = _torch()
         with torch.enable_grad():
-            x = x.detach().requires_grad_(True)
-            total, aux = fn(x)
-            (grad,) = torch.autograd.grad(total, x, allow_unused=True)
-        if grad is None:
-            grad = torch.zeros_like(x)
-        aux = keras.tree.map_structure(lambda t: t.detach(), aux)
-        return (total.detach(), aux), grad
+            leaves = [leaf.detach().requires_grad_(True) for leaf in leaves]
+            total, aux = fn(keras.tree.pack_sequence_as(x, leaves))
+            grads = torch.autograd.grad(total, leaves, allow_unused=True)
+        grads = [torch.zeros_like(v) if g is None else g for v, g in zip(leaves, grads)]
+        aux = keras.tree.map_structure(lambda t: t if t is None else t.detach(), aux)
+        return (total.detach(), aux), keras.tree.pack_sequence_as(x, grads)
     tf = _tf()
     with tf.GradientTape() as tape:
-        tape.watch(x)
+        tape.watch(leaves)
         total, aux = fn(x)
-    grad = tape.gradient(total, x)
-    if grad is None:  # the model ignores its input (or stops its gradient)
-        grad = tf.zeros_like(x)
-    return (total, aux), grad
+    grads = tape.gradient(total, leaves)
+    # None: the function ignores that input (or stops its gradient).
+    grads = [tf.zeros_like(v) if g is None else g for v, g in zip(leaves, grads)]
+    return (total, aux), keras.tree.pack_sequence_as(x, grads)
+
+
+def gradients_at(fn, variables, values, *, state_variables=(), keep_state=True):
+    """`fn()` computed with `variables` read as `values`, and its gradients with respect to them.
+
+    The functional gradient with respect to weights that training needs where the variables
+    cannot hold the point (adversarial weight perturbation evaluates the loss at perturbed
+    weights; JAX's training step differentiates the loss as a function of the weights' values).
+    `fn` runs in a `keras.StatelessScope` that maps `variables` to `values` on top of the active
+    scope's mapping (on JAX, the training step's state), so it writes no variable.
+
+    Args:
+        fn: takes nothing and returns `(total, result)`: the scalar to differentiate and a
+            `tfadv.LossResult` (or `None`).
+        variables: the `keras.Variable`s to differentiate with respect to.
+        values: one tensor per variable, the point to evaluate at.
+        state_variables: variables whose updates by `fn` (batch-norm moving statistics, a
+            randomised layer's seed) are kept. Defaults to `()`.
+        keep_state: bool, whether those updates are assigned to their variables afterwards (into
+            the active scope on JAX) or discarded. Defaults to `True`.
+
+    Returns:
+        `(result, grads)`: `fn`'s result (no gradient) and one gradient per value.
+    """
+    variables, state_variables = list(variables), list(state_variables)
+
+    def wrapped(point):
+        outer = get_stateless_scope()
+        scope = keras.StatelessScope()
+        if outer is not None:
+            scope.state_mapping.update(outer.state_mapping)
+        scope.state_mapping.update((id(v), p) for v, p in zip(variables, point, strict=True))
+        with scope:
+            total, result = fn()
+        state = [scope.get_current_value(v) for v in state_variables] if keep_state else []
+        return total, (None if result is None else _aux(result), state)
+
+    (_, (aux, state)), grads = value_and_grad(wrapped, list(values))
+    for variable, value in zip(state_variables, state):
+        if value is not None:
+            variable.assign(value)
+    return (None if aux is None else LossResult(*aux[:3], extras=aux[3])), grads
+
+
+def sum_over_replicas(tensors):
+    """`tensors` summed over the replicas of a `tf.distribute` strategy (one list in, one out).
+
+    Elsewhere they are returned as they are: under `keras.distribution` on JAX a function of the
+    global batch is already computed over every device.
+    """
+    tensors = list(tensors)
+    if name() != "tensorflow" or not tensors:
+        return tensors
+    tf = _tf()
+    context = tf.distribute.get_replica_context()
+    if context is None:
+        return tensors
+    return list(context.all_reduce(tf.distribute.ReduceOp.SUM, tensors))
 
 
 # ---------------------------------------------------------------------------------- randomness
@@ -358,12 +417,28 @@ def compiled_call(fn, model):
     def call(*args, **kwargs):
         trainable = [v.value for v in model.trainable_variables]
         non_trainable = [v.value for v in model.non_trainable_variables]
+        args = [_split_batch(a) for a in args]
         outputs, updated = jitted(trainable, non_trainable, fresh_key(), *args, **kwargs)
         for variable, value in zip(model.non_trainable_variables, updated):
             variable.assign(value)
         return outputs
 
     return call
+
+
+def _split_batch(value):
+    """`value` laid out along its first axis over the devices of Keras' distribution (JAX's
+    `keras.distribution.DataParallel`) when one is set and the axis divides evenly; else as it
+    is. A layout changes where a compiled function computes, never what: the results are the
+    one device's."""
+    spread = keras.distribution.distribution()
+    shape = getattr(value, "shape", None)
+    if spread is None or not shape or not isinstance(spread, keras.distribution.DataParallel):
+        return value
+    devices = int(spread.device_mesh.devices.size)
+    if devices < 2 or shape[0] is None or shape[0] % devices:
+        return value
+    return keras.distribution.distribute_tensor(value, spread.get_data_layout(shape))
 
 
 def no_grad():
@@ -387,37 +462,24 @@ def _aux(result):
 def stateless_train_step(model, state, data):
     """`tfadv.AdvModel.train_step` on JAX: Keras' stateless `(state, data) -> (logs, state)`.
 
-    The same pieces as on TensorFlow, in Keras' JAX trainer's order: the batch's adversarial
-    examples are crafted with the current weights (`model.craft`, outside the differentiated
-    function: no gradient flows through the attack; its random draws come from the model's
-    `seed_generator`, a variable of the training state), `jax.value_and_grad` differentiates
-    `model.total_loss` with respect to the trainable weights, the optimizer applies the
-    gradients statelessly, and the metrics are updated in a `keras.StatelessScope`.
+    The same pieces as on TensorFlow, in Keras' JAX trainer's order, inside one
+    `keras.StatelessScope` over the training state: the batch's adversarial examples are crafted
+    with the current weights (`model.craft`; its random draws come from the model's
+    `seed_generator`, a variable of the training state), `model.compute_gradients` returns the
+    loss and its gradients with respect to the trainable weights (`gradients_at`:
+    `jax.value_and_grad` of the loss as a function of their values; no gradient flows through the
+    attack), the optimizer applies the gradients statelessly, and the metrics are updated.
     """
-    jax = _jax()
     trainable, non_trainable, optimizer_values, metrics_values = state
     x, y, sample_weight = model._prepare(data)
-    variables = model.trainable_variables + model.non_trainable_variables
-    with keras.StatelessScope(
-        state_mapping=list(zip(variables, trainable + non_trainable))
-    ) as scope:
+    mapping = _state_mapping(model.trainable_variables, trainable)
+    mapping += _state_mapping(model.non_trainable_variables, non_trainable)
+    mapping += _state_mapping(model.optimizer.variables, optimizer_values)
+    with keras.StatelessScope(state_mapping=mapping) as scope:
         with _key_stream(model.seed_generator.next()):  # the attack's random draws, per step
             adv = model.craft(x, y)
+        result, grads = model.compute_gradients(x, y, adv, sample_weight)
     non_trainable = _scope_values(scope, model.non_trainable_variables, non_trainable)
-
-    def loss_fn(trainable_values):
-        mapping = list(zip(model.trainable_variables, trainable_values))
-        mapping += list(zip(model.non_trainable_variables, non_trainable))
-        with keras.StatelessScope(state_mapping=mapping) as scope:
-            result, loss = model.total_loss(x, y, adv, sample_weight)
-        updated = _scope_values(scope, model.non_trainable_variables, non_trainable)
-        optimizer_mapping = list(zip(model.optimizer.variables, optimizer_values))
-        with keras.StatelessScope(state_mapping=optimizer_mapping):
-            scaled = model.optimizer.scale_loss(loss)
-        return scaled, (_aux(result), updated)
-
-    (_, (aux, non_trainable)), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
-    result = LossResult(aux[0], aux[1], aux[2], extras=aux[3])
     model._check_result(result)
     trainable, optimizer_values = model.optimizer.stateless_apply(
         optimizer_values, grads, trainable

@@ -1,7 +1,10 @@
-"""`make_strategy`: a `tf.distribute` strategy by name, for recipes and the CLI."""
+"""Spreading work over devices by name, for recipes and the CLI: `make_strategy` (a
+`tf.distribute` strategy, TensorFlow) and `make_distribution` (a `keras.distribution`, JAX)."""
 
+import keras
 import tensorflow as tf
 
+from tfadv import backend
 from tfadv.utils import validation
 from tfadv.utils.registry import Registry
 
@@ -53,3 +56,51 @@ def make_strategy(name="default", *, tpu=""):
     if not isinstance(tpu, str):
         raise TypeError(f"`tpu` must be a TPU name or address (a str). Received: tpu={tpu!r}")
     return STRATEGIES[name](tpu)
+
+
+#: The strategy names `make_distribution` maps to Keras' distribution API on JAX.
+KERAS_DISTRIBUTIONS = ("default", "mirrored")
+
+
+def make_distribution(name="default"):
+    """Returns the `keras.distribution` that a strategy name means on Keras' JAX backend.
+
+    On JAX, Keras' own distribution API spreads `fit` and `evaluate` over devices (as
+    `tf.distribute` does on TensorFlow): under `keras.distribution.DataParallel` the weights are
+    replicated, every batch is split along its first axis between the devices, and the
+    compiled step (the attack, the loss and the update) runs on all of them with one global
+    mean loss. `AdvModel` needs nothing else:
+
+    - `"default"`: `None`, one device (no distribution).
+    - `"mirrored"`: `keras.distribution.DataParallel` over every local device (the GPUs, or the
+      CPU's logical devices under `XLA_FLAGS=--xla_force_host_platform_device_count=N`).
+
+    Several hosts (`jax.distributed`, `keras.distribution.initialize()`) are not offered by name
+    yet: `"multi_worker"` and `"tpu"` raise `ValueError`. A user who has started
+    `jax.distributed` can still set `keras.distribution.DataParallel()` over
+    `keras.distribution.list_devices()` and call `fit`.
+
+    Args:
+        name: one of `"default"` and `"mirrored"`. Defaults to `"default"`.
+
+    Example:
+
+    ```python
+    # KERAS_BACKEND=jax
+    keras.distribution.set_distribution(tfadv.distribute.make_distribution("mirrored"))
+    model = tfadv.methods.PGDAT(tfadv.models.small_cnn())
+    model.compile(optimizer="adam")
+    model.fit(x_train, y_train, batch_size=128)  # a global batch, split between the devices
+    ```
+    """
+    backend.check_supported("Keras' distribution API", ("jax",))
+    name = validation.check_choice("name", name, tuple(STRATEGIES))
+    if name not in KERAS_DISTRIBUTIONS:
+        raise ValueError(
+            f"On the jax backend, tfadv spreads training over one host's devices "
+            f"(keras.distribution.DataParallel, strategy 'mirrored'); {name!r} is a "
+            f"tf.distribute strategy of the tensorflow backend. Received: strategy={name!r}"
+        )
+    if name == "default":
+        return None
+    return keras.distribution.DataParallel(devices=keras.distribution.list_devices())

@@ -15,6 +15,8 @@ import keras
 import numpy as np
 import pytest
 
+import tfadv
+
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 #: The backend-agnostic files, each run in a process of its own per backend.
@@ -31,16 +33,18 @@ def _environment(backend):
     return env
 
 
-def _run_tier(backend, part):
-    path = f"tests/backends/test_{part}_any_backend.py"
+def _run_tier(backend, part, path=None, env=None):
+    path = path or f"tests/backends/test_{part}_any_backend.py"
     command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", path]
+    environment = {**_environment(backend), **(env or {})}
     done = subprocess.run(
-        command, cwd=ROOT, env=_environment(backend), capture_output=True, text=True, timeout=900
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=900
     )
     assert done.returncode == 0, (
         f"{backend} tier failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
     )
     assert " passed" in done.stdout
+    return done.stdout
 
 
 def _skip_without(module):
@@ -52,6 +56,19 @@ def _skip_without(module):
 def test_jax_tier(part):
     _skip_without("jax")
     _run_tier("jax", part)
+
+
+def test_jax_distribution_on_two_devices():
+    """Keras' DataParallel on two logical CPU devices (`test_distribution_jax.py`)."""
+    _skip_without("jax")
+    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = _run_tier("jax", "distribution", path="tests/backends/test_distribution_jax.py", env=env)
+    assert " skipped" not in out, out[-2000:]  # the two devices were there
+
+
+def test_keras_distribution_is_refused_on_tensorflow():
+    with pytest.raises(ValueError, match="Received: backend='tensorflow'"):
+        tfadv.distribute.make_distribution("mirrored")
 
 
 @pytest.mark.torch_backend

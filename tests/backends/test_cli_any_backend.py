@@ -73,10 +73,13 @@ def test_export_needs_tensorflow(tmp_path, capsys):
 
 
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="tf.distribute runs on TensorFlow")
-def test_tf_distribute_strategies_need_tensorflow(tmp_path, capsys):
+def test_tf_distribute_only_strategies_need_tensorflow(tmp_path, capsys):
+    # On JAX 'mirrored' is Keras' DataParallel (tests/backends/test_distribution_jax.py); the
+    # multi-worker and TPU strategies are tf.distribute's; PyTorch trains on one device.
     argv = ["train", f"--config.workdir={tmp_path / 'run'}", *TINY_RUN]
-    assert main([*argv, "--config.distribution.strategy=mirrored"]) == 2
-    assert "Received: distribution.strategy='mirrored'" in _error(capsys)
+    for strategy in ("multi_worker", "tpu") if BACKEND == "jax" else ("mirrored",):
+        assert main([*argv, f"--config.distribution.strategy={strategy}"]) == 2
+        assert f"Received: distribution.strategy={strategy!r}" in _error(capsys)
 
 
 def test_the_console_scripts_backend_names_are_the_registry_of_backends():

@@ -191,12 +191,14 @@ def test_unkeyable_randomised_model_is_refused_naming_the_backend():
 
 
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="tf.distribute strategies run on TensorFlow")
-def test_a_strategy_is_refused_off_tensorflow():
+def test_tf_distribute_strategies_are_refused_off_tensorflow():
+    # On JAX "mirrored" is Keras' DataParallel (tests/backends/test_distribution_jax.py).
     model = _conv_model()
     x, y = _data(model, n=4)
-    with pytest.raises(ValueError, match=f"backend='{BACKEND}'"):
+    refused = "multi_worker" if BACKEND == "jax" else "mirrored"
+    with pytest.raises(ValueError, match=f"Received: strategy={refused!r}"):
         tfadv.evaluation.evaluate(model, (x, y), eps=EPS, protocol=[FGSM(eps=EPS)],
-                                  checks=False, strategy="mirrored")  # fmt: skip
+                                  checks=False, strategy=refused)  # fmt: skip
 
 
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="SavedModels load on TensorFlow")

@@ -105,3 +105,62 @@ def test_bad_data_is_refused_before_training():
 def test_methods_not_written_for_this_backend_refuse_construction(name):
     with pytest.raises(ValueError, match=f"Received: backend='{BACKEND}'"):
         METHODS[name].from_knobs(_classifier(), budget=AttackBudget(eps=0.1, steps=2))
+
+
+def _awp_pair(gamma):
+    """PGD-AT and AWP around an identical PGD-AT (same initial weights, attack and seed)."""
+    models = []
+    for wrap in (False, True):
+        keras.utils.set_random_seed(0)
+        method = tfadv.methods.PGDAT(
+            _classifier(), attack=tfadv.attacks.PGD(eps=0.1, step_size=0.05, steps=2, seed=1)
+        )
+        models.append(tfadv.methods.AWP(method, gamma=gamma) if wrap else method)
+    return models
+
+
+def test_awp_with_gamma_zero_takes_the_wrapped_methods_step():
+    x, y = _data()
+    weights = []
+    for model in _awp_pair(gamma=0.0):
+        model.compile(optimizer=keras.optimizers.SGD(0.5, momentum=0.9))
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        weights.append(model.classifier.get_weights())  # batch-norm statistics included
+    for plain, awp in zip(*weights, strict=True):
+        np.testing.assert_allclose(awp, plain, rtol=1e-5, atol=1e-6)
+
+
+def test_awp_gradient_is_the_plain_gradient_at_the_perturbed_weights_of_a_linear_model():
+    # Mean cross-entropy of a linear softmax model: the ascent gradient, the kernel moved by
+    # gamma * ||W|| g / ||g|| (the bias is not perturbed) and the gradient there, in NumPy.
+    x, y = _data(8)
+    classifier = keras.Sequential(
+        [keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    gamma = 0.3
+    attack = tfadv.attacks.PGD(eps=0.0, steps=1)
+    model = tfadv.methods.AWP(tfadv.AdvModel(classifier, attack=attack), gamma=gamma)
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    kernel, bias = (keras.ops.convert_to_numpy(v).copy() for v in classifier.trainable_variables)
+    xt, yt = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
+    adv = model.generate_adversarial(xt, yt, 0.0)
+    _, grads = model.compute_gradients(xt, yt, adv)
+
+    flat = x.reshape(len(x), -1).astype("float64")
+
+    def numpy_grads(k, b):
+        logits = flat @ k + b
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(len(y)), y] -= 1.0
+        return flat.T @ p / len(y), p.mean(0)
+
+    g_kernel, _ = numpy_grads(kernel, bias)
+    moved = kernel + gamma * np.linalg.norm(kernel) * g_kernel / np.linalg.norm(g_kernel)
+    expected = numpy_grads(moved, bias)
+    for got, want in zip(grads, expected, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(got), want, rtol=1e-4, atol=1e-6)
+    # The weights are left where they were.
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(classifier.trainable_variables[0]), kernel
+    )

@@ -21,7 +21,9 @@ from that of one run over the whole split, as between two seeds.
 `--strategy mirrored|multi_worker` deals the attack batches (the one-device batches, whole) to the
 replicas of a `tf.distribute` strategy (`tfadv.distribute.make_strategy`): every example's verdict
 is the one device's for the same seed. With `multi_worker`, run the same command on every machine
-listed in `TF_CONFIG`; each attacks its share and each prints the whole report.
+listed in `TF_CONFIG`; each attacks its share and each prints the whole report. On the JAX backend
+(`tfadv --backend jax evaluate`), `--strategy mirrored` splits every attack batch between the local
+devices under `keras.distribution.DataParallel`.
 """
 
 import argparse
@@ -29,6 +31,7 @@ import importlib
 import os
 import sys
 
+from tfadv import backend
 from tfadv.attacks.threat_model import THREAT_MODELS
 from tfadv.data import load_numpy
 from tfadv.distribute import make_strategy
@@ -82,7 +85,8 @@ def add_parser(subparsers):
         metavar="NAME",
         default=None,
         help=f"tf.distribute strategy whose replicas share the attack batches: one of "
-        f"{', '.join(EVALUATION_STRATEGIES)} (default: none, one device)",
+        f"{', '.join(EVALUATION_STRATEGIES)}; on the jax backend 'mirrored' splits each batch "
+        "between the local devices (keras.distribution) (default: none, one device)",
     )
     add_custom_objects_argument(parser)
     parser.add_argument("--json", metavar="OUT", default=None, help="also write the report as JSON")
@@ -134,8 +138,11 @@ def run(args):
             f"`--strategy` must be one of {list(EVALUATION_STRATEGIES)}. "
             f"Received: --strategy={args.strategy}"
         )
-    # Before any other TensorFlow op (a multi-worker strategy must be created first).
-    strategy = None if args.strategy is None else make_strategy(args.strategy)
+    # Before any other TensorFlow op (a multi-worker strategy must be created first). On JAX the
+    # name goes to `evaluate`, which splits the batches under Keras' distribution API.
+    strategy = args.strategy
+    if strategy is not None and backend.name() == "tensorflow":
+        strategy = make_strategy(strategy)
     import_custom_objects(args.custom_objects)
     model = load_model(args.model)
     x, y = load_numpy(args.data, split=args.split, limit=args.start + args.limit)

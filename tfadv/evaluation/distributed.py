@@ -27,8 +27,12 @@ instantiated once per device (placement and graph optimisation: 0.15 s for PGD-2
 APGD-CE-20 per device on a shared 2-core CPU), a fixed cost that more replicas amortise only when
 they bring more hardware (two logical CPUs share the same cores).
 
-Strategies are TensorFlow's: on Keras' JAX and PyTorch backends `evaluate` runs on one device, and
-a strategy other than the default one is refused with a `ValueError` naming the backend.
+On Keras' JAX backend the devices are Keras' distribution API's (`keras_distribution`): under
+`keras.distribution.DataParallel` (strategy `"mirrored"`, or one the caller has set) every compiled
+attack call splits its batch between the devices (`tfadv.backend.compiled_call`). The batch, its
+keys and the graph are the one device's, so the verdicts are too (tested on two logical CPUs). On
+PyTorch `evaluate` runs on one device, and a strategy other than the default one is refused with a
+`ValueError` naming the backend.
 
 A `MultiWorkerMirroredStrategy` must be created before any other TensorFlow op: create it at
 program start (`tfadv.distribute.make_strategy("multi_worker")`, as `tfadv evaluate --strategy
@@ -37,12 +41,14 @@ multi_worker` does) and pass it, rather than its name.
 
 import concurrent.futures
 import dataclasses
+import functools
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from tfadv import backend
-from tfadv.distribute import STRATEGIES, make_strategy
+from tfadv.distribute import STRATEGIES, make_distribution, make_strategy
 
 #: The names of `tfadv.distribute.STRATEGIES` that `evaluate` runs on (`"tpu"`: the attacks run
 #: eagerly per device, which a TPU does not).
@@ -89,6 +95,38 @@ class Replicas:
         return self.num_replicas > len(self.devices)
 
 
+def keras_distribution(strategy):
+    """The `keras.distribution.Distribution` that `strategy` means on JAX, or `None`.
+
+    On JAX a name is `tfadv.distribute.make_distribution`'s (`"mirrored"`: `DataParallel` over the
+    local devices; `"default"`: none) and a Keras distribution (`DataParallel`, `ModelParallel`) is used as it is.
+    Elsewhere, and for anything else, `None` (`resolve_strategy` answers for it).
+    """
+    if backend.name() != "jax" or strategy is None:
+        return None
+    if isinstance(strategy, (keras.distribution.DataParallel, keras.distribution.ModelParallel)):
+        return strategy
+    if isinstance(strategy, str):
+        return make_distribution(strategy)
+    return None
+
+
+def under_keras_distribution(evaluate):
+    """Runs `evaluate(..., strategy=...)` under the Keras distribution its strategy means on JAX."""
+
+    @functools.wraps(evaluate)
+    def wrapper(*args, strategy=None, **kwargs):
+        spread = keras_distribution(strategy)
+        if spread is not None:
+            with spread.scope():
+                return evaluate(*args, strategy=None, **kwargs)
+        if backend.name() == "jax" and strategy == "default":
+            strategy = None  # one device
+        return evaluate(*args, strategy=strategy, **kwargs)
+
+    return wrapper
+
+
 def resolve_strategy(strategy):
     """The `Replicas` of `strategy` (a `tf.distribute.Strategy` or a name of
     `EVALUATION_STRATEGIES`), or `None` for one device (`None` or the default strategy)."""
@@ -101,9 +139,10 @@ def resolve_strategy(strategy):
         shown = strategy if isinstance(strategy, str) else type(strategy).__name__
         raise ValueError(
             "Evaluation under a `strategy` deals the attacks' batches to the replicas of a "
-            "tf.distribute strategy, which runs on Keras' TensorFlow backend only; Keras' backend "
-            f"is {backend.name()!r} (set by KERAS_BACKEND). Pass strategy=None to evaluate on one "
-            f"device. Received: strategy={shown!r}, backend={backend.name()!r}"
+            "tf.distribute strategy (TensorFlow backend) or splits them under Keras' distribution "
+            f"API (JAX backend: 'mirrored'); Keras' backend is {backend.name()!r} (set by "
+            "KERAS_BACKEND). Pass strategy=None to evaluate on one device. "
+            f"Received: strategy={shown!r}, backend={backend.name()!r}"
         )
     if isinstance(strategy, str):
         if strategy not in EVALUATION_STRATEGIES:

@@ -17,6 +17,7 @@ from tfadv.evaluation.transfer_attack import TransferAttack
 from tfadv.utils import validation
 
 
+@distributed.under_keras_distribution
 def evaluate(
     model,
     data,
@@ -127,7 +128,8 @@ def evaluate(
             `tfadv.distribute.STRATEGIES` (e.g. `"mirrored"`): the attacks' batches (the ones
             of one device, whole) are dealt to its replicas and workers, so that every example's
             verdict is the one device's for the same seed (`tfadv.evaluation.distributed`).
-            Defaults to `None` (one device).
+            On JAX: `"mirrored"` or a `keras.distribution.DataParallel`, under which every
+            attack batch is split between the devices. Defaults to `None` (one device).
         verbose: `0` (silent) or `1` (a progress bar). Defaults to `0`.
 
     Returns:

@@ -80,23 +80,27 @@ def augment_key(seed, epoch, batch=0):
     return fold_in(fold_in(key, tf.cast(epoch, tf.int64)), tf.cast(batch, tf.int64))
 
 
-def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, augment=None):
+def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, augment=None, multiple=1):
     """Shuffled batches of `(x, y)` for epochs `first_epoch .. epochs - 1`, and steps per epoch.
 
     Epoch `e`'s order is keyed by `(seed, e)` and, with `augment` (`augment_batch`'s arguments),
     batch `b`'s augmentation by `(seed, e, b)`: a run resumed after epoch `k` trains on the batches
-    an uninterrupted run trains on from epoch `k + 1`. An epoch's last batch may be smaller.
+    an uninterrupted run trains on from epoch `k + 1`. An epoch's last batch may be smaller; its
+    size is a multiple of `multiple` (the devices a data-parallel step splits every batch
+    between): the last `(len(x) % batch_size) % multiple` examples of each epoch's order sit that
+    epoch out.
 
     Returns:
         `(dataset, steps_per_epoch)` for `fit(dataset, epochs=epochs, initial_epoch=first_epoch,
         steps_per_epoch=steps_per_epoch)`.
     """
     n = len(x)
+    used = n - (n % batch_size) % multiple
     images, labels = tf.constant(x), tf.constant(y)
 
     def one_epoch(epoch):
         key = tf.stack([tf.constant(seed, tf.int32), tf.cast(epoch, tf.int32)])
-        order = tf.argsort(tf.random.stateless_uniform([n], seed=key))
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=key))[:used]
         batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate()
         return batches.map(lambda batch, index: (epoch, batch, index))
 
@@ -108,7 +112,7 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, augment=None):
 
     dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     dataset = dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return dataset.prefetch(tf.data.AUTOTUNE), math.ceil(n / batch_size)
+    return dataset.prefetch(tf.data.AUTOTUNE), math.ceil(used / batch_size)
 
 
 def build_classifier(config, plan, shape, classes):

@@ -8,6 +8,7 @@ import os
 
 from tfadv import backend
 from tfadv.attack_budget import AttackBudget
+from tfadv.distribute import KERAS_DISTRIBUTIONS
 from tfadv.experiment import schema
 from tfadv.methods import METHODS
 from tfadv.models import builder_arguments
@@ -65,11 +66,19 @@ def _backend(config, method):
             f"Method {method.registry_name!r} trains on the {', '.join(method.backends)} "
             f"backend(s) only. Received: method.name={config.method.name!r}, backend={running!r}"
         )
-    if config.distribution.strategy != "default" and running != "tensorflow":
+    strategy = config.distribution.strategy
+    if running == "jax" and strategy not in KERAS_DISTRIBUTIONS:
         yield (
-            "`distribution.strategy` names a tf.distribute strategy, which needs the tensorflow "
-            "backend (Keras' own distribution API on JAX is not wired into tfadv yet). "
-            f"Received: distribution.strategy={config.distribution.strategy!r}, backend={running!r}"
+            "On the jax backend `distribution.strategy` is 'default' (one device) or 'mirrored' "
+            "(keras.distribution.DataParallel over this host's devices); "
+            f"{strategy!r} needs the tensorflow backend. "
+            f"Received: distribution.strategy={strategy!r}, backend={running!r}"
+        )
+    elif running not in ("tensorflow", "jax") and strategy != "default":
+        yield (
+            "`distribution.strategy` spreads training with tf.distribute (tensorflow backend) or "
+            "Keras' distribution API (jax backend); the torch backend trains on one device. "
+            f"Received: distribution.strategy={strategy!r}, backend={running!r}"
         )
     if config.export.enabled and running != "tensorflow":
         yield (

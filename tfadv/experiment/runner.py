@@ -10,7 +10,7 @@ import keras
 
 from tfadv import backend
 from tfadv.callbacks.weight_averaging import WeightAveraging
-from tfadv.distribute import make_strategy
+from tfadv.distribute import make_distribution, make_strategy
 from tfadv.experiment import build, distributed, outputs
 from tfadv.experiment import workdir as workdir_lib
 from tfadv.experiment.checks import check_config
@@ -59,8 +59,11 @@ def train(config, *, overwrite=False, command="tfadv train"):
     plan = check_config(config)
     if config.backend is None:  # the run folder records the backend the run trains on
         config.backend = backend.name()
-    distribution = config.distribution  # the strategy comes before any other TensorFlow op
-    strategy = make_strategy(distribution.strategy, tpu=distribution.tpu)
+    distribution = config.distribution
+    if backend.name() == "tensorflow":  # the strategy comes before any other TensorFlow op
+        strategy, spread = make_strategy(distribution.strategy, tpu=distribution.tpu), None
+    else:  # Keras' own distribution API (JAX) spreads `fit` and the evaluation
+        strategy, spread = make_strategy("default"), make_distribution(distribution.strategy)
     if distributed.is_chief(strategy):
         folder = workdir_lib.prepare(config, overwrite=overwrite, command=command)
     else:  # created once the chief has prepared the run's folder (`distributed.load_state`)
@@ -74,7 +77,8 @@ def train(config, *, overwrite=False, command="tfadv train"):
             contextlib.redirect_stdout(_Tee(sys.stdout, handle)),
         ):
             try:
-                return _run(config, plan, run, strategy, overwrite)
+                with contextlib.nullcontext() if spread is None else spread.scope():
+                    return _run(config, plan, run, strategy, overwrite)
             except KeyboardInterrupt:
                 state = RunState.load(os.path.join(run.path, workdir_lib.CHECKPOINTS))
                 print(
@@ -93,7 +97,13 @@ def _run(config, plan, run, strategy, overwrite=False):
         model = _build(config, plan, data)
     folder = os.path.join(run.path, workdir_lib.CHECKPOINTS)
     state = distributed.load_state(strategy, folder, overwrite=overwrite)
-    validation, replicas = data.validation, strategy.num_replicas_in_sync
+    validation, replicas = data.validation, _replicas(strategy)
+    if keras.distribution.distribution() is not None and config.batch_size % replicas:
+        raise ValueError(
+            f"`batch_size` is the global batch, split evenly between the {replicas} devices of "
+            f"'{config.distribution.strategy}': make it a multiple of {replicas}. "
+            f"Received: batch_size={config.batch_size}"
+        )
     print(
         f"tfadv train: {type(model).__name__} ({config.method.name}) on {config.data.name} "
         f"({data.train_size} training, {0 if validation is None else len(validation[0])} "
@@ -178,15 +188,31 @@ def _fit(config, model, data, state, workdir):
         return
     # The batches are a function of (seed, epoch): a resumed run sees the uninterrupted run's
     # (Keras' own shuffle would restart its sequence).
+    # Under Keras' DataParallel (JAX) every batch is split evenly between the devices.
+    devices = 1 if keras.distribution.distribution() is None else _replicas(None)
     train, steps_per_epoch = build.epoch_batches(
         *data.train, config.batch_size, config.seed, state.epochs_done, config.epochs,
-        augment=build.augment_options(config),
+        augment=build.augment_options(config), multiple=devices,
     )  # fmt: skip
+    validation, split = data.validation, {}
+    if validation is not None and devices > 1:  # validation batches of the global batch size
+        rest = (len(validation[0]) % config.batch_size) % devices
+        validation = tuple(a[: len(a) - rest] for a in validation)
+        split = {"validation_batch_size": config.batch_size}
     model.fit(
         train, epochs=config.epochs, initial_epoch=state.epochs_done, callbacks=callbacks,
-        validation_data=data.validation, verbose=config.verbose, steps_per_epoch=steps_per_epoch,
+        validation_data=validation, verbose=config.verbose, steps_per_epoch=steps_per_epoch,
         shuffle=False,  # the order is the dataset's
+        **split,
     )  # fmt: skip
+
+
+def _replicas(strategy):
+    """The devices a step runs on: `strategy`'s replicas, or the Keras distribution's devices."""
+    spread = keras.distribution.distribution()
+    if spread is None:
+        return strategy.num_replicas_in_sync
+    return int(spread.device_mesh.devices.size)
 
 
 def _build(config, plan, data):

@@ -135,7 +135,7 @@ FIELDS = (
     F("epochs", int, 15, "training epochs (raising it extends a run)", ">= 1"),
     F("batch_size", int, 64, "the global batch, split over the replicas", ">= 1"),
     F("verbose", int, 2, "Keras progress output", choices=(0, 1, 2)),
-    F("distribution.strategy", str, "default", "tf.distribute strategy (multi_worker: the machines in TF_CONFIG)", choices=STRATEGIES),
+    F("distribution.strategy", str, "default", "how training spreads over devices: a tf.distribute strategy on tensorflow (multi_worker: the machines in TF_CONFIG); on jax default or mirrored (keras.distribution.DataParallel)", choices=STRATEGIES),
     F("distribution.tpu", str, "", "the TPU name or address for 'tpu' ('': the local TPU VM)"),
     F("validation.steps", int, 10, "steps of the PGD that scores each epoch at evaluation.eps", ">= 1"),
     F("validation.step_size", float, None, "its step (unset: 2.5 * eps / steps)", "> 0"),

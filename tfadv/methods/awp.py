@@ -1,8 +1,10 @@
 """AWP: adversarial weight perturbation around any adversarial-training method."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
+from tfadv import backend
+from tfadv._training import replicas
 from tfadv.adv_model import METHODS, AdvModel
 from tfadv.utils import validation
 from tfadv.utils.registry import Knob
@@ -27,16 +29,16 @@ def weight_perturbation(variables, grads):
         if grad is None or len(variable.shape) <= 1:
             directions.append(None)
             continue
-        grad = tf.cast(grad, tf.float32)
-        weight = tf.cast(tf.convert_to_tensor(variable), tf.float32)
-        direction = tf.norm(weight) / (tf.norm(grad) + _EPS) * grad
-        finite = tf.reduce_all(tf.math.is_finite(direction))
-        directions.append(tf.where(finite, direction, tf.zeros_like(direction)))
+        grad = ops.cast(grad, "float32")
+        weight = ops.cast(ops.convert_to_tensor(variable), "float32")
+        direction = _norm(weight) / (_norm(grad) + _EPS) * grad
+        finite = ops.all(ops.isfinite(direction))
+        directions.append(ops.where(finite, direction, ops.zeros_like(direction)))
     return directions
 
 
-def _replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
+def _norm(tensor):
+    return ops.sqrt(ops.sum(ops.square(tensor)))
 
 
 @keras.saving.register_keras_serializable(package="tfadv")
@@ -64,8 +66,8 @@ class AWP(AdvModel):
     reports its metrics. It saves and loads as one `.keras` file with the method nested in its
     config.
 
-    AWP trains on Keras' TensorFlow backend only (its two gradient passes are TensorFlow's);
-    constructing it under JAX or PyTorch raises `ValueError`.
+    AWP trains on every Keras backend: both passes are functional gradients with respect to the
+    weights' values (`tfadv.backend.gradients_at`), evaluated without writing the weights.
 
     Args:
         method: a `tfadv.AdvModel` (e.g. `tfadv.methods.TRADES`, `tfadv.methods.PGDAT`,
@@ -92,9 +94,6 @@ class AWP(AdvModel):
     """
 
     registry_name = "awp"
-    # TensorFlow only: `compute_gradients` takes two `tf.GradientTape` passes (and sums the ascent
-    # gradient over `tf.distribute` replicas); JAX's stateless step never calls it.
-    backends = ("tensorflow",)
     knobs = {
         # `inner` and `beta` are not constructor arguments: `from_knobs` builds the wrapped method.
         "inner": Knob(
@@ -181,51 +180,34 @@ class AWP(AdvModel):
     def compute_adv_loss(self, x, y, adv, sample_weight=None):
         return self.method.compute_adv_loss(x, y, adv, sample_weight)
 
-    def _scaled_loss(self, result):
-        loss = result.loss
-        if self.classifier.losses:
-            loss = loss + tf.add_n([tf.cast(v, tf.float32) for v in self.classifier.losses])
-        return self.optimizer.scale_loss(loss / _replicas())
-
     def compute_gradients(self, x, y, adv, sample_weight=None):
         variables = self.trainable_weights  # frozen layers are not perturbed
-        # 1. The ascent direction at the current weights; the pass's state updates are dropped.
-        with keras.StatelessScope():
-            with tf.GradientTape() as tape:
-                ascent = self.optimizer.scale_loss(
-                    self.compute_adv_loss(x, y, adv, sample_weight).loss / _replicas()
-                )
-            ascent_grads = tape.gradient(ascent, variables)
-        present = [i for i, g in enumerate(ascent_grads) if g is not None]
-        context = tf.distribute.get_replica_context()
-        if context is not None and present:
-            summed = context.all_reduce(
-                tf.distribute.ReduceOp.SUM, [ascent_grads[i] for i in present]
-            )
-            ascent_grads = list(ascent_grads)
-            for i, grad in zip(present, summed, strict=True):
-                ascent_grads[i] = grad
-        directions = weight_perturbation(variables, ascent_grads)
+        current = [ops.convert_to_tensor(v.value) for v in variables]
 
-        # 2. The loss and its gradient at the perturbed weights.
-        active = tf.cast(self.epoch_progress >= float(self.warmup_epochs), tf.float32)
+        # 1. The ascent direction at the current weights; the pass's state updates are dropped.
+        def ascent():
+            loss = self.compute_adv_loss(x, y, adv, sample_weight).loss
+            return self.optimizer.scale_loss(loss / replicas()), None
+
+        _, ascent_grads = backend.gradients_at(ascent, variables, current, keep_state=False)
+        # Under tf.distribute every replica takes the same step: the gradient of the whole batch.
+        directions = weight_perturbation(variables, backend.sum_over_replicas(ascent_grads))
+
+        # 2. The loss and its gradient at the perturbed weights; this pass's state updates stay.
+        active = ops.cast(self.epoch_progress >= float(self.warmup_epochs), "float32")
         coefficient = self.gamma * active
         points = [
-            v if d is None else tf.convert_to_tensor(v) + coefficient * d
-            for v, d in zip(variables, directions, strict=True)
+            value if d is None else value + ops.cast(coefficient * d, value.dtype)
+            for value, d in zip(current, directions, strict=True)
         ]
-        mapping = [(v, p) for v, p, d in zip(variables, points, directions) if d is not None]
-        with tf.GradientTape() as tape:
-            tape.watch([p for p, d in zip(points, directions) if d is not None])
-            with keras.StatelessScope(state_mapping=mapping) as scope:
-                result = self.compute_adv_loss(x, y, adv, sample_weight)
-                scaled = self._scaled_loss(result)
-        grads = tape.gradient(scaled, points)
-        for variable in self.classifier.non_trainable_variables:
-            value = scope.get_current_value(variable)
-            if value is not None:
-                variable.assign(value)
-        return result, grads
+
+        def perturbed():
+            result, loss = self.total_loss(x, y, adv, sample_weight)  # with regularisation
+            return self.optimizer.scale_loss(loss / replicas()), result
+
+        return backend.gradients_at(
+            perturbed, variables, points, state_variables=self.non_trainable_variables
+        )
 
     # ----------------------------------------------------------------------------- serialisation
     def get_config(self):
