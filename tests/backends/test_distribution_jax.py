@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import tfadv
+from tests.backends.test_methods_any_backend import _classifier
 from tests.conftest import TINY_RUN
 from tfadv import AttackBudget, backend
 from tfadv.cli.main import main
@@ -25,19 +26,6 @@ DEVICES = keras.distribution.list_devices() if BACKEND == "jax" else []
 pytestmark = pytest.mark.skipif(
     len(DEVICES) < 2, reason="needs the jax backend with two devices (test_backend_tiers.py)"
 )
-
-
-def _classifier():
-    return keras.Sequential(
-        [
-            keras.Input((6, 6, 1)),
-            keras.layers.Conv2D(3, 3, activation="relu"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(8, activation="relu"),
-            keras.layers.BatchNormalization(),
-            keras.layers.Dense(3),
-        ]
-    )
 
 
 def _train(name, distribution):
