@@ -60,10 +60,11 @@ def train(config, *, overwrite=False, command="tfadv train"):
     if config.backend is None:  # the run folder records the backend the run trains on
         config.backend = backend.name()
     distribution = config.distribution
+    strategy, spread = make_strategy("default"), None  # one device (PyTorch: `checks` refuse more)
     if backend.name() == "tensorflow":  # the strategy comes before any other TensorFlow op
-        strategy, spread = make_strategy(distribution.strategy, tpu=distribution.tpu), None
-    else:  # Keras' own distribution API (JAX) spreads `fit` and the evaluation
-        strategy, spread = make_strategy("default"), make_distribution(distribution.strategy)
+        strategy = make_strategy(distribution.strategy, tpu=distribution.tpu)
+    elif backend.name() == "jax":  # Keras' own distribution API spreads `fit` and the evaluation
+        spread = make_distribution(distribution.strategy)
     if distributed.is_chief(strategy):
         folder = workdir_lib.prepare(config, overwrite=overwrite, command=command)
     else:  # created once the chief has prepared the run's folder (`distributed.load_state`)
