@@ -441,6 +441,20 @@ def _split_batch(value):
     return keras.distribution.distribute_tensor(value, spread.get_data_layout(shape))
 
 
+def join_hosts():
+    """Joins this process to the JAX cluster of several hosts: `keras.distribution.initialize()`
+    (`jax.distributed`), which reads `KERAS_DISTRIBUTION_JOB_ADDRESSES`,
+    `KERAS_DISTRIBUTION_NUM_PROCESSES` and `KERAS_DISTRIBUTION_PROCESS_ID` (or a TPU pod's or a
+    cluster manager's environment). Nothing when `jax.distributed` is already running. Call it at
+    program start, before any JAX computation; on CPU hosts the processes' collectives go through
+    gloo (JAX's CPU default has none across processes)."""
+    jax = _jax()
+    if jax.distributed.is_initialized():
+        return
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    keras.distribution.initialize()
+
+
 def no_grad():
     """A context that records no gradient (PyTorch's `torch.no_grad`; nothing elsewhere)."""
     if name() == "torch":

@@ -59,7 +59,7 @@ def make_strategy(name="default", *, tpu=""):
 
 
 #: The strategy names `make_distribution` maps to Keras' distribution API on JAX.
-KERAS_DISTRIBUTIONS = ("default", "mirrored")
+KERAS_DISTRIBUTIONS = ("default", "mirrored", "multi_worker")
 
 
 def make_distribution(name="default"):
@@ -74,14 +74,19 @@ def make_distribution(name="default"):
     - `"default"`: `None`, one device (no distribution).
     - `"mirrored"`: `keras.distribution.DataParallel` over every local device (the GPUs, or the
       CPU's logical devices under `XLA_FLAGS=--xla_force_host_platform_device_count=N`).
+    - `"multi_worker"`: several hosts. Joins this process to the JAX cluster
+      (`keras.distribution.initialize()`, i.e. `jax.distributed`, from the environment variables
+      `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES` and
+      `KERAS_DISTRIBUTION_PROCESS_ID`; see `docs/scaling.md`), then returns `DataParallel` over
+      the devices of every host. Every host runs the same program; `fit` on a `tf.data.Dataset`
+      of global batches gives each host its share. Create it at program start, before any JAX
+      computation.
 
-    Several hosts (`jax.distributed`, `keras.distribution.initialize()`) are not offered by name
-    yet: `"multi_worker"` and `"tpu"` raise `ValueError`. A user who has started
-    `jax.distributed` can still set `keras.distribution.DataParallel()` over
-    `keras.distribution.list_devices()` and call `fit`.
+    `"tpu"` is a `tf.distribute` strategy: on JAX a TPU's cores are devices (`"mirrored"`), and it
+    raises `ValueError`.
 
     Args:
-        name: one of `"default"` and `"mirrored"`. Defaults to `"default"`.
+        name: one of `"default"`, `"mirrored"` and `"multi_worker"`. Defaults to `"default"`.
 
     Example:
 
@@ -97,10 +102,12 @@ def make_distribution(name="default"):
     name = validation.check_choice("name", name, tuple(STRATEGIES))
     if name not in KERAS_DISTRIBUTIONS:
         raise ValueError(
-            f"On the jax backend, tfadv spreads training over one host's devices "
-            f"(keras.distribution.DataParallel, strategy 'mirrored'); {name!r} is a "
-            f"tf.distribute strategy of the tensorflow backend. Received: strategy={name!r}"
+            f"On the jax backend a TPU's cores are devices of Keras' distribution API: use "
+            f"'mirrored' (one host) or 'multi_worker' (several); {name!r} is a tf.distribute "
+            f"strategy of the tensorflow backend. Received: strategy={name!r}"
         )
     if name == "default":
         return None
+    if name == "multi_worker":
+        backend.join_hosts()
     return keras.distribution.DataParallel(devices=keras.distribution.list_devices())

@@ -8,6 +8,7 @@ index carries the CUDA libraries, is opt in (`-m torch_backend`, the `torch` ext
 import importlib.util
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 
@@ -64,6 +65,44 @@ def test_jax_distribution_on_two_devices():
     env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     out = _run_tier("jax", "distribution", path="tests/backends/test_distribution_jax.py", env=env)
     assert " skipped" not in out, out[-2000:]  # the two devices were there
+
+
+@pytest.mark.slow
+def test_jax_multi_host_fit(tmp_path):
+    """Two JAX processes on 127.0.0.1 (`jax.distributed` through
+    `make_distribution("multi_worker")`) train as one process does on the same global batches."""
+    _skip_without("jax")
+    script = str(HERE / "_multi_host_fit.py")
+    with socket.socket() as probe:  # a free port for the cluster's coordinator
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    env = _environment("jax")
+    hosts = [
+        subprocess.Popen(
+            [sys.executable, script, str(i), "2", port, str(tmp_path / f"p{i}.npz")],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for i in range(2)
+    ]
+    for host in hosts:
+        out, _ = host.communicate(timeout=600)
+        assert host.returncode == 0, out[-3000:]
+    alone = subprocess.run(
+        [sys.executable, script, "0", "1", port, str(tmp_path / "alone.npz")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    one, first, second = (np.load(tmp_path / f"{n}.npz") for n in ("alone", "p0", "p1"))
+    assert int(first["devices"]) == int(second["devices"]) == 2 and int(one["devices"]) == 1
+    np.testing.assert_allclose(first["loss"], one["loss"], rtol=1e-5)
+    for key in one.files:
+        if key.startswith("w"):
+            np.testing.assert_array_equal(first[key], second[key])  # the hosts agree
+            np.testing.assert_allclose(first[key], one[key], rtol=1e-4, atol=1e-5)
 
 
 def test_keras_distribution_is_refused_on_tensorflow():

@@ -69,9 +69,10 @@ def test_make_distribution_names():
     mirrored = tfadv.distribute.make_distribution("mirrored")
     assert isinstance(mirrored, keras.distribution.DataParallel)
     assert mirrored.device_mesh.devices.size == len(DEVICES)
-    for name in ("multi_worker", "tpu"):
-        with pytest.raises(ValueError, match=f"Received: strategy={name!r}"):
-            tfadv.distribute.make_distribution(name)
+    with pytest.raises(ValueError, match="Received: strategy='tpu'"):
+        tfadv.distribute.make_distribution(
+            "tpu"
+        )  # (multi_worker: tests/backends/_multi_host_fit.py)
     with pytest.raises(ValueError, match="Received: name='ring'"):
         tfadv.distribute.make_distribution("ring")
 

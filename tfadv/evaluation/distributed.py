@@ -106,6 +106,11 @@ def keras_distribution(strategy):
         return None
     if isinstance(strategy, (keras.distribution.DataParallel, keras.distribution.ModelParallel)):
         return strategy
+    if strategy == "multi_worker":
+        raise ValueError(
+            "On the jax backend `evaluate` runs on one host's devices ('mirrored'); several "
+            "hosts are offered for training (`fit`) only. Received: strategy='multi_worker'"
+        )
     if isinstance(strategy, str):
         return make_distribution(strategy)
     return None

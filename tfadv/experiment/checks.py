@@ -8,12 +8,14 @@ import os
 
 from tfadv import backend
 from tfadv.attack_budget import AttackBudget
-from tfadv.distribute import KERAS_DISTRIBUTIONS
 from tfadv.experiment import schema
 from tfadv.methods import METHODS
 from tfadv.models import builder_arguments
 from tfadv.models import get as get_builder
 from tfadv.utils.registry import check_knobs
+
+#: The strategies the recipes train under on JAX (one host's devices).
+ONE_HOST = ("default", "mirrored")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,11 +69,12 @@ def _backend(config, method):
             f"backend(s) only. Received: method.name={config.method.name!r}, backend={running!r}"
         )
     strategy = config.distribution.strategy
-    if running == "jax" and strategy not in KERAS_DISTRIBUTIONS:
+    if running == "jax" and strategy not in ONE_HOST:
         yield (
-            "On the jax backend `distribution.strategy` is 'default' (one device) or 'mirrored' "
-            "(keras.distribution.DataParallel over this host's devices); "
-            f"{strategy!r} needs the tensorflow backend. "
+            "On the jax backend the recipes train on one host: `distribution.strategy` is "
+            "'default' (one device) or 'mirrored' (keras.distribution.DataParallel over this "
+            "host's devices); for several hosts call `fit` under "
+            "tfadv.distribute.make_distribution('multi_worker') (docs/scaling.md). "
             f"Received: distribution.strategy={strategy!r}, backend={running!r}"
         )
     elif running not in ("tensorflow", "jax") and strategy != "default":
