@@ -30,15 +30,18 @@ def replicas():
 _IDLE = (0, -1, 0)
 
 
-def progress_variable(name="progress_state", value=_IDLE, dtype="int64"):
+def progress_variable(name="progress_state", value=_IDLE, dtype=None):
     """A non-trainable variable the compiled step writes: `epoch_progress` or `progress_state`.
 
-    `progress_state` is the int64 `(epoch, steps_per_epoch, batch_in_epoch)`: `ProgressCallback`
+    `progress_state` is the integer `(epoch, steps_per_epoch, batch_in_epoch)` (int64 on
+    TensorFlow; int32 elsewhere: JAX has no int64 without `jax_enable_x64`): `ProgressCallback`
     assigns it once per epoch (from the host); `advance_progress` derives the float32
     `epoch_progress` from it and counts the batch inside the graph. Aggregation
     `"only_first_replica"`: every replica computes the same value, so the first one's write is kept
     (the optimizer's `iterations` counter works the same way under `tf.distribute`).
     """
+    if dtype is None:
+        dtype = "int64" if backend.name() == "tensorflow" else "int32"
     return keras.Variable(
         list(value) if isinstance(value, tuple) else value,
         trainable=False,
