@@ -100,6 +100,16 @@ def test_bad_data_is_refused_before_training():
         model.fit(x * 4.0, y, epochs=1, verbose=0)
 
 
+def test_a_method_declared_for_other_backends_refuses_construction():
+    # Every registered method trains everywhere today; the refusal itself must still hold for a
+    # method that declares fewer backends (an unregistered subclass: the registry is untouched).
+    class ElsewhereOnly(tfadv.AdvModel):
+        backends = tuple(b for b in ("tensorflow", "jax", "torch") if b != BACKEND)
+
+    with pytest.raises(ValueError, match=f"'ElsewhereOnly'.*Received: backend='{BACKEND}'"):
+        ElsewhereOnly(_classifier())
+
+
 @pytest.mark.skipif(not REFUSES, reason=f"every method trains on {BACKEND}")
 @pytest.mark.parametrize("name", REFUSES or ["none"])
 def test_methods_not_written_for_this_backend_refuse_construction(name):
