@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from tests.backends._cross_backend_pgd import build_model
-from tfadv.attacks import ATTACKS, FGSM, PGD
+from tfadv import backend
+from tfadv.attacks import ATTACKS, FGSM, PGD, _ops
 
 BACKEND = keras.backend.backend()
 EPS = {"linf": 0.3, "l2": 2.0}
@@ -142,3 +143,21 @@ def test_bad_inputs_are_refused_with_the_argument_named(name):
 def test_attacks_not_written_for_this_backend_refuse_construction(name):
     with pytest.raises(ValueError, match=f"Received: backend='{BACKEND}'"):
         ATTACKS[name](eps=0.3)
+
+
+def test_unseeded_keys_differ_between_the_iterations_of_a_long_compiled_loop():
+    # Past `backend.UNROLL_LIMIT` steps JAX traces a loop body once: the salt (the step) must
+    # still make every iteration's unseeded key different.
+    steps = backend.UNROLL_LIMIT + 6
+    model = build_model()
+    x = keras.ops.ones((2, 8, 8, 1))
+
+    def keys(images):
+        def body(i, seen):
+            key = _ops.seed_key(None, images, i + 1)
+            return keras.ops.slice_update(seen, (i, 0), keras.ops.reshape(key, (1, 2)))
+
+        return backend.fori_loop(0, steps, body, keras.ops.zeros((steps, 2), "int32"))
+
+    drawn = keras.ops.convert_to_numpy(backend.compiled_call(keys, model)(x))
+    assert len({tuple(row) for row in drawn}) == steps, drawn

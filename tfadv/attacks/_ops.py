@@ -123,11 +123,15 @@ def seed_key(seed, x, salt=0):
 
     With an int `seed` the key is `[seed + salt, hash(x)]`: folding in the batch makes every batch
     draw different noise while a fixed seed stays reproducible. With `seed=None` the key is fresh
-    (`tfadv.backend.fresh_key`: `keras.utils.set_random_seed` still makes it reproducible), and
-    `salt` is not needed.
+    (`tfadv.backend.fresh_key`: `keras.utils.set_random_seed` still makes it reproducible); on JAX
+    the salt is added to it, because a `lax` loop body is traced once and would otherwise draw its
+    trace's one fresh key at every iteration.
     """
     if seed is None:
-        return backend.fresh_key()
+        key = backend.fresh_key()
+        if backend.name() != "jax":
+            return key
+        return ops.stack([key[0], key[1] + ops.cast(salt, "int32")])
     total = ops.sum(ops.cast(x, "float32")) * _BATCH_HASH
     digest = total - ops.floor(total / 2.0**30) * 2.0**30
     return ops.stack([ops.convert_to_tensor(seed + salt, "int32"), ops.cast(digest, "int32")])
