@@ -60,6 +60,8 @@ def make_strategy(name="default", *, tpu=""):
 
 #: The strategy names `make_distribution` maps to Keras' distribution API on JAX.
 KERAS_DISTRIBUTIONS = ("default", "mirrored", "multi_worker")
+#: Those on one host, the ones the recipes and `evaluate` run under on JAX.
+ONE_HOST = ("default", "mirrored")
 
 
 def make_distribution(name="default"):
@@ -104,7 +106,7 @@ def make_distribution(name="default"):
         raise ValueError(
             f"On the jax backend a TPU's cores are devices of Keras' distribution API: use "
             f"'mirrored' (one host) or 'multi_worker' (several); {name!r} is a tf.distribute "
-            f"strategy of the tensorflow backend. Received: strategy={name!r}"
+            f"strategy of the tensorflow backend. Received: name={name!r}"
         )
     if name == "default":
         return None

@@ -85,3 +85,13 @@ def test_tf_distribute_only_strategies_need_tensorflow(tmp_path, capsys):
 def test_the_console_scripts_backend_names_are_the_registry_of_backends():
     """`tfadv_cli` loads before Keras (so it cannot import `tfadv.backend`); its copy must agree."""
     assert tfadv_cli.BACKENDS == backend.BACKENDS
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="PyTorch evaluates on one device")
+def test_evaluate_strategy_is_refused_on_torch(tmp_path, capsys):
+    path = tmp_path / "model.keras"
+    keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    ).save(path)
+    assert main(["evaluate", str(path), "--limit", "4", "--strategy", "mirrored"]) == 2
+    assert _error(capsys).endswith("Received: --strategy=mirrored")

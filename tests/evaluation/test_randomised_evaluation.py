@@ -6,37 +6,18 @@ the logits). One draw is right with probability `Phi(0.742 / sqrt(2)) = 0.700`; 
 draws is right far more often.
 """
 
-import keras
 import numpy as np
 import pytest
 
 import tfadv
 import tfadv.evaluation
+from tests.backends.test_evaluation_any_backend import _grey, _grey_linear
 from tfadv.evaluation import _utils, sanity_checks
-
-MARGIN = 0.742
-SIDE = 4  # 4 x 4 grey images
 
 
 def _linear(noise):
-    """Logits `[0, a * (mean(x) - 0.5)]`: margin 0.742 on the inputs of `_inputs`."""
-    slope = MARGIN / 0.25
-    dense = keras.layers.Dense(2)
-    layers = [keras.Input((SIDE, SIDE, 1)), keras.layers.Flatten(), dense]
-    if noise:
-        layers.append(tfadv.layers.GaussianNoiseInjection(1.0, seed=7))
-    model = keras.Sequential(layers)
-    kernel = np.zeros((SIDE * SIDE, 2), np.float32)
-    kernel[:, 1] = slope / (SIDE * SIDE)
-    dense.set_weights([kernel, np.array([0.0, -slope / 2], np.float32)])
-    return model
-
-
-def _inputs(n):
-    """Grey images at 0.25 (class 0) and 0.75 (class 1), alternating."""
-    y = (np.arange(n) % 2).astype("int32")
-    x = np.where(y[:, None, None, None] == 1, 0.75, 0.25) * np.ones((n, SIDE, SIDE, 1))
-    return x.astype("float32"), y
+    """Logits `[0, a * (mean(x) - 0.5)]`: margin 0.742 on the grey images of `_grey`."""
+    return _grey_linear(tfadv.layers.GaussianNoiseInjection(1.0, seed=7) if noise else None)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +32,7 @@ def eot_apgd():
 
 
 def _rand(model, n, **kwargs):
-    x, y = _inputs(n)
+    x, y = _grey(n)
     options = dict(eps=0.01, protocol="rand", eot_iter=2, batch_size=n, checks=False)
     return tfadv.evaluation.evaluate(model, (x, y), **{**options, **kwargs})
 
@@ -103,13 +84,13 @@ def test_smoothed_line_only_when_asked_and_never_the_headline(noisy, eot_apgd):
 
 
 def test_smoothed_draws_is_checked(noisy):
-    x, y = _inputs(4)
+    x, y = _grey(4)
     with pytest.raises(ValueError, match="smoothed_draws=0"):
         tfadv.evaluation.evaluate(noisy, (x, y), smoothed_draws=0, checks=False)
 
 
 def test_standard_runs_what_was_asked_and_advises_rand(noisy):
-    x, y = _inputs(8)
+    x, y = _grey(8)
     report = tfadv.evaluation.evaluate(noisy, (x, y), eps=0.01, protocol="standard", checks=False)
     assert report.protocol == "standard" and report.variant == "default"
     assert report.summary["protocol"] == "standard"
@@ -129,7 +110,7 @@ def test_standard_runs_what_was_asked_and_advises_rand(noisy):
 
 def test_rand_on_a_deterministic_model_takes_one_gradient_sample():
     model = _linear(noise=False)
-    x, y = _inputs(16)
+    x, y = _grey(16)
     report = tfadv.evaluation.evaluate(model, (x, y), eps=0.3, protocol="rand", checks=False)
     assert not report.randomized and report.eot_iter == 1
     assert all(a["config"]["eot_iter"] == 1 for a in report.attacks)
@@ -155,7 +136,7 @@ def test_flags_are_worded_for_a_randomised_model():
 
 
 def test_apgd_with_eot_spends_its_whole_budget_on_every_example(noisy, eot_apgd):
-    x, y = _inputs(32)
+    x, y = _grey(32)
     targeted = tfadv.attacks.APGDT(eps=0.3, steps=5, n_target_classes=9, eot_iter=2, seed=0)
     for attack in (eot_apgd, targeted):
         assert not attack.compacts
@@ -173,7 +154,7 @@ def test_keyed_noise_restores_the_model_state(noisy):
     states = _utils.noise_states(noisy)
     assert len(states) == 1
     before = states[0].numpy().copy()
-    x, _ = _inputs(4)
+    x, _ = _grey(4)
     with _utils.keyed_noise(states, 0, "a"):
         first = noisy(x).numpy()
     with _utils.keyed_noise(states, 0, "a"):

@@ -34,7 +34,7 @@ import sys
 from tfadv import backend
 from tfadv.attacks.threat_model import THREAT_MODELS
 from tfadv.data import load_numpy
-from tfadv.distribute import make_strategy
+from tfadv.distribute import ONE_HOST, make_strategy
 from tfadv.evaluation import evaluate, load_model
 from tfadv.evaluation.distributed import EVALUATION_STRATEGIES
 
@@ -143,6 +143,13 @@ def run(args):
     strategy = args.strategy
     if strategy is not None and backend.name() == "tensorflow":
         strategy = make_strategy(strategy)
+    elif strategy is not None:  # JAX: one host's devices (keras.distribution); PyTorch: one
+        allowed = ONE_HOST if backend.name() == "jax" else ("default",)
+        if strategy not in allowed:
+            raise ValueError(
+                f"On the {backend.name()} backend `--strategy` is one of {list(allowed)}. "
+                f"Received: --strategy={strategy}"
+            )
     import_custom_objects(args.custom_objects)
     model = load_model(args.model)
     x, y = load_numpy(args.data, split=args.split, limit=args.start + args.limit)

@@ -48,7 +48,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfadv import backend
-from tfadv.distribute import STRATEGIES, make_distribution, make_strategy
+from tfadv.distribute import ONE_HOST, STRATEGIES, make_distribution, make_strategy
 
 #: The names of `tfadv.distribute.STRATEGIES` that `evaluate` runs on (`"tpu"`: the attacks run
 #: eagerly per device, which a TPU does not).
@@ -106,10 +106,11 @@ def keras_distribution(strategy):
         return None
     if isinstance(strategy, (keras.distribution.DataParallel, keras.distribution.ModelParallel)):
         return strategy
-    if strategy == "multi_worker":
+    if isinstance(strategy, str) and strategy not in ONE_HOST:
         raise ValueError(
-            "On the jax backend `evaluate` runs on one host's devices ('mirrored'); several "
-            "hosts are offered for training (`fit`) only. Received: strategy='multi_worker'"
+            f"On the jax backend `evaluate` runs on one host's devices: `strategy` is one of "
+            f"{list(ONE_HOST)} (several hosts are offered for training, `fit`, only). "
+            f"Received: strategy={strategy!r}"
         )
     if isinstance(strategy, str):
         return make_distribution(strategy)

@@ -8,14 +8,12 @@ import os
 
 from tfadv import backend
 from tfadv.attack_budget import AttackBudget
+from tfadv.distribute import ONE_HOST
 from tfadv.experiment import schema
 from tfadv.methods import METHODS
 from tfadv.models import builder_arguments
 from tfadv.models import get as get_builder
 from tfadv.utils.registry import check_knobs
-
-#: The strategies the recipes train under on JAX (one host's devices).
-ONE_HOST = ("default", "mirrored")
 
 
 @dataclasses.dataclass(frozen=True)
