@@ -77,28 +77,22 @@ def test_make_distribution_names():
         tfadv.distribute.make_distribution("ring")
 
 
-def test_train_mirrored_on_two_devices(tmp_path, capsys):
-    out = tmp_path / "run"
-    argv = ["train", f"--config.workdir={out}", *TINY_RUN]
-    assert main([*argv, "--config.distribution.strategy=mirrored"]) == 0, capsys.readouterr()
-    printed = capsys.readouterr().out
-    assert "strategy mirrored (2 replicas)" in printed, printed
-    config = json.loads((out / "config.json").read_text())
-    assert config["distribution"]["strategy"] == "mirrored" and config["backend"] == "jax"
-    assert (out / "summary.json").exists()
-    assert keras.distribution.distribution() is None  # the run's distribution is not left set
-
-
-def test_uneven_batches_are_split_evenly(tmp_path, capsys):
+def test_train_mirrored_on_two_devices_with_uneven_batches(tmp_path, capsys):
     # 61 training digits in batches of 16 (last batch 13) and 31 validation digits: the last
     # batches lose one digit each so that both devices get the same share.
     out = tmp_path / "run"
     argv = ["train", f"--config.workdir={out}", *TINY_RUN, "--config.batch_size=16"]
-    argv += ["--config.data.train_limit=92", "--config.data.validation_size=31"]
-    assert main([*argv, "--config.distribution.strategy=mirrored"]) == 0, capsys.readouterr()
-    capsys.readouterr()
+    argv += ["--config.data.train_limit=61", "--config.data.validation_size=31"]
+    argv += ["--config.distribution.strategy=mirrored"]
+    assert main(argv) == 0, capsys.readouterr()
+    printed = capsys.readouterr().out
+    assert "(61 training, 31 validation" in printed and "mirrored (2 replicas)" in printed, printed
+    config = json.loads((out / "config.json").read_text())
+    assert config["distribution"]["strategy"] == "mirrored" and config["backend"] == "jax"
+    assert (out / "summary.json").exists()
+    assert keras.distribution.distribution() is None  # the run's distribution is not left set
     odd = [*argv, "--config.batch_size=15", f"--config.workdir={tmp_path / 'odd'}"]
-    assert main([*odd, "--config.distribution.strategy=mirrored"]) == 2
+    assert main(odd) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith("Received: batch_size=15") and len(err.splitlines()) == 1, err
 
